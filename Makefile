@@ -1,0 +1,24 @@
+# The two commands of the README: 'make demo' and 'make test'. Both run 'make setup'
+# first, which installs what is missing (Debian packages, .venv, pinned packages).
+PY := .venv/bin/python
+export QT_QPA_PLATFORM ?= offscreen
+
+.PHONY: setup test demo install zip bench
+
+setup:
+	@bash scripts/setup.sh
+
+test: setup
+	$(PY) -m pytest -q tests
+
+demo: setup
+	$(PY) scripts/demo.py
+
+install: setup
+	@bash scripts/install.sh
+
+zip: setup
+	.venv/bin/pb_tool zip -q
+
+bench: setup
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -1,0 +1,6 @@
+"""Processing algorithms, one module each; ``ALGORITHMS`` is what the provider loads."""
+from .align_to_fine import AlignToFine
+
+ALGORITHMS = [
+    AlignToFine,
+]

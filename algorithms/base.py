@@ -1,0 +1,114 @@
+"""What every LST fusion algorithm shares: naming, help, feedback bridge, error translation.
+
+Subclasses set ``NAME``, ``DISPLAY_NAME``, ``GROUP``, ``GROUP_ID`` and ``HELP``,
+declare parameters in ``initAlgorithm`` and implement ``run``, which calls the
+engine and returns the outputs dict. Engine ``InputError``s become
+``QgsProcessingException`` with the same message; a cancel becomes one saying
+that nothing was written.
+"""
+import os
+
+from qgis.core import (QgsProcessingAlgorithm, QgsProcessingException, QgsProcessingFeedback,
+                       QgsProcessingLayerPostProcessorInterface, QgsRasterLayer)
+from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtGui import QIcon
+
+from ..core.errors import Cancelled, InputError
+from ..core.progress import Progress
+
+ICON_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources", "icon.svg")
+LST_STYLE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources", "lst_{units}.qml")
+
+
+def feedback_progress(feedback: QgsProcessingFeedback) -> Progress:
+    """A Progress that reports to (and is cancelled through) a Processing feedback."""
+    return Progress(report=feedback.setProgress, info=feedback.pushInfo,
+                    is_cancelled=feedback.isCanceled)
+
+
+class LstFusionAlgorithm(QgsProcessingAlgorithm):
+    """Base class of the plugin's algorithms."""
+
+    NAME = ""
+    DISPLAY_NAME = ""
+    GROUP = ""
+    GROUP_ID = ""
+    HELP = ""
+
+    def tr(self, text: str) -> str:
+        """Translate a string in this algorithm's context."""
+        return QCoreApplication.translate(type(self).__name__, text)
+
+    def createInstance(self):  # noqa: N802 (QGIS's name)
+        """A new instance of the same algorithm."""
+        return type(self)()
+
+    def name(self) -> str:
+        """Algorithm id within the provider."""
+        return self.NAME
+
+    def displayName(self) -> str:  # noqa: N802 (QGIS's name)
+        """Name shown in the toolbox."""
+        return self.tr(self.DISPLAY_NAME)
+
+    def group(self) -> str:
+        """Toolbox group name."""
+        return self.tr(self.GROUP)
+
+    def groupId(self) -> str:  # noqa: N802 (QGIS's name)
+        """Toolbox group id."""
+        return self.GROUP_ID
+
+    def shortHelpString(self) -> str:  # noqa: N802 (QGIS's name)
+        """Help shown beside the dialog."""
+        return self.tr(self.HELP)
+
+    def icon(self) -> QIcon:
+        """Provider icon."""
+        return QIcon(ICON_PATH)
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS's name)
+        """Run the subclass's ``run(parameters, context, feedback, progress)`` with engine errors translated to QgsProcessingException."""
+        try:
+            return self.run(parameters, context, feedback, feedback_progress(feedback))
+        except InputError as err:
+            raise QgsProcessingException(str(err)) from err
+        except Cancelled as err:
+            raise QgsProcessingException(self.tr("Cancelled by the user; no output was written.")) from err
+
+    def raster_source(self, parameters, name: str, context) -> str:
+        """The data source of a raster parameter, or QgsProcessingException naming the parameter."""
+        layer = self.parameterAsRasterLayer(parameters, name, context)
+        if layer is None or not layer.isValid():
+            raise QgsProcessingException(self.tr(f"{name}: could not load the raster layer "
+                                                 f"'{parameters.get(name)}'."))
+        return layer.source()
+
+    def style_output(self, context, output_path: str, units: str) -> None:
+        """Load the temperature colour ramp on the output when QGIS loads it."""
+        if context.willLoadLayerOnCompletion(output_path):
+            details = context.layerToLoadOnCompletionDetails(output_path)
+            details.setPostProcessor(StyleLoader.create(LST_STYLE.format(units=units)))
+
+
+class StyleLoader(QgsProcessingLayerPostProcessorInterface):
+    """Applies a .qml style to a raster layer that QGIS loads after an algorithm."""
+
+    _alive = []  # QGIS does not own Python post-processors: keep them referenced
+
+    def __init__(self, qml_path: str):
+        super().__init__()
+        self.qml_path = qml_path
+
+    @classmethod
+    def create(cls, qml_path: str) -> "StyleLoader":
+        """A loader kept alive for the session."""
+        loader = cls(qml_path)
+        cls._alive.append(loader)
+        return loader
+
+    def postProcessLayer(self, layer, context, feedback):  # noqa: N802 (QGIS's name)
+        """Load the style onto the finished layer."""
+        if isinstance(layer, QgsRasterLayer) and os.path.exists(self.qml_path):
+            layer.loadNamedStyle(self.qml_path)
+            layer.triggerRepaint()

@@ -1,0 +1,45 @@
+"""Tiles with a halo, for neighbourhood methods on rasters of any size.
+
+A tile has a *core* (the pixels it is responsible for writing) and a *read*
+window: the core grown by ``halo`` pixels on every side, clipped to the image.
+Processing the read window and keeping the core gives the same result as
+processing the whole image, for any method whose output at a pixel depends only
+on inputs within ``halo`` pixels.
+"""
+from dataclasses import dataclass
+from typing import Iterator, Tuple
+
+Window = Tuple[int, int, int, int]  # (row, col, rows, cols)
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One tile: its core window, its read window, and the core's place in the read block."""
+
+    core: Window
+    read: Window
+
+    @property
+    def core_in_read(self) -> Tuple[slice, slice]:
+        """Slices that cut the core out of an array of the read window."""
+        r0 = self.core[0] - self.read[0]
+        c0 = self.core[1] - self.read[1]
+        return slice(r0, r0 + self.core[2]), slice(c0, c0 + self.core[3])
+
+
+def iter_tiles(rows: int, cols: int, tile_size: int, halo: int = 0) -> Iterator[Tile]:
+    """Tiles of at most ``tile_size`` x ``tile_size`` core pixels covering a rows x cols image."""
+    if tile_size < 1 or halo < 0:
+        raise ValueError("tile_size must be >= 1 and halo >= 0")
+    for r in range(0, rows, tile_size):
+        nr = min(tile_size, rows - r)
+        for c in range(0, cols, tile_size):
+            nc = min(tile_size, cols - c)
+            r0, c0 = max(0, r - halo), max(0, c - halo)
+            r1, c1 = min(rows, r + nr + halo), min(cols, c + nc + halo)
+            yield Tile((r, c, nr, nc), (r0, c0, r1 - r0, c1 - c0))
+
+
+def count_tiles(rows: int, cols: int, tile_size: int) -> int:
+    """Number of tiles :func:`iter_tiles` yields."""
+    return -(-rows // tile_size) * -(-cols // tile_size)

@@ -1,0 +1,59 @@
+"""Shared test set-up: the plugin importable as ``lst_fusion_plugin``, Processing with our provider.
+
+pytest-qgis starts a headless QgsApplication with a throw-away profile. The
+repository root *is* the plugin folder, whatever the clone is called, so a link
+``.build/plugins/lst_fusion_plugin`` -> repository root puts it on ``sys.path``
+under its real package name (the same link serves ``scripts/qgis-process``).
+"""
+import os
+import sys
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PLUGINS_DIR = os.path.join(REPO, ".build", "plugins")
+SHARED_DATA = os.path.normpath(os.path.join(REPO, "..", "shared", "data"))
+YANCO = os.path.join(SHARED_DATA, "yanco")
+MODIS_HDF = os.path.join(SHARED_DATA, "modis", "MOD11A1.A2019305.h14v09.hdf")
+
+
+def _link_plugin() -> None:
+    link = os.path.join(PLUGINS_DIR, "lst_fusion_plugin")
+    os.makedirs(PLUGINS_DIR, exist_ok=True)
+    if not os.path.islink(link) or os.path.realpath(link) != os.path.realpath(REPO):
+        if os.path.lexists(link):
+            os.remove(link)
+        os.symlink(REPO, link)
+    if PLUGINS_DIR not in sys.path:
+        sys.path.insert(0, PLUGINS_DIR)
+
+
+_link_plugin()
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def yanco(name: str) -> str:
+    """Path of a Yanco file; skips the test when ../shared/data is absent."""
+    path = os.path.join(YANCO, name)
+    if not os.path.exists(path):
+        pytest.skip(f"real data not available: {path} (../shared/data is absent)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def plugin(qgis_app, qgis_processing):
+    """The plugin loaded as qgis_process does: classFactory(None), then initProcessing()."""
+    from lst_fusion_plugin import classFactory
+
+    instance = classFactory(None)
+    instance.initProcessing()
+    yield instance
+    instance.unload()
+
+
+@pytest.fixture(scope="session")
+def processing(plugin):
+    """QGIS's ``processing`` module with the LST fusion provider registered."""
+    import processing as qgis_processing_module
+
+    return qgis_processing_module
