@@ -44,7 +44,7 @@ class AlignToFine(LstFusionAlgorithm):
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Aligned raster")))
         self.addOutput(QgsProcessingOutputNumber(self.VALID_FRACTION, self.tr("Fraction of valid pixels")))
 
-    def run(self, parameters, context, feedback, progress):
+    def process(self, parameters, context, feedback, progress):
         """Warp INPUT onto REFERENCE's grid."""
         source = self.raster_source(parameters, self.INPUT, context)
         reference = self.raster_source(parameters, self.REFERENCE, context)

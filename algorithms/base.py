@@ -1,10 +1,11 @@
 """What every LST fusion algorithm shares: naming, help, feedback bridge, error translation.
 
 Subclasses set ``NAME``, ``DISPLAY_NAME``, ``GROUP``, ``GROUP_ID`` and ``HELP``,
-declare parameters in ``initAlgorithm`` and implement ``run``, which calls the
-engine and returns the outputs dict. Engine ``InputError``s become
-``QgsProcessingException`` with the same message; a cancel becomes one saying
-that nothing was written.
+declare parameters in ``initAlgorithm`` and implement
+``process(parameters, context, feedback, progress)``, which calls the engine
+and returns the outputs dict (not ``run``: QgsProcessingAlgorithm.run exists).
+Engine ``InputError``s become ``QgsProcessingException`` with the same message;
+a cancel becomes one saying that nothing was written.
 """
 import os
 
@@ -68,9 +69,9 @@ class LstFusionAlgorithm(QgsProcessingAlgorithm):
         return QIcon(ICON_PATH)
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS's name)
-        """Run the subclass's ``run(parameters, context, feedback, progress)`` with engine errors translated to QgsProcessingException."""
+        """Call ``process``; engine errors become QgsProcessingException."""
         try:
-            return self.run(parameters, context, feedback, feedback_progress(feedback))
+            return self.process(parameters, context, feedback, feedback_progress(feedback))
         except InputError as err:
             raise QgsProcessingException(str(err)) from err
         except Cancelled as err:
