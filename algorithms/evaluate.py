@@ -14,7 +14,7 @@ from ..core.mask import rasterize_polygons
 from ..core.metrics import DEFINITIONS, METRICS, compute_metrics, resolution_ratio
 from ..core.raster_io import read_grid
 from ..core.report import write_evaluation_report
-from ..core.tables import write_metrics_table
+from ..core.tables import text_table, write_metrics_table
 from .base import StyleLoader, LstFusionAlgorithm
 
 ERROR_STYLE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources", "lst_error.qml")
@@ -118,13 +118,14 @@ class Evaluate(LstFusionAlgorithm):
         mask = self.mask_raster(parameters, context, prediction)
         result = compute_metrics(prediction, reference, mask, optional_number(parameters, self.DATA_RANGE),
                                  ratio, error, band, progress.sub(0, 85))
-        feedback.pushInfo(self.tr(", ".join(f"{n} {result[n]:.4g}" for n in METRICS)))
+        feedback.pushInfo(text_table(result))
         info = {"ERGAS ratio h / l": f"{ratio:.6g}", "Valid pixels": result["VALID_PIXELS"]}
         write_metrics_table(table, result, {"prediction": prediction, "reference": reference, "mask": mask,
                                             "band": band, "units": result["UNITS"],
                                             "data_range": result["DATA_RANGE"], "ergas_ratio": ratio})
         progress.report(90)
         write_evaluation_report(report, result, prediction, reference, mask, band, info)
+        progress.report(100)
         outputs = {name: result[name] for name in METRICS}
         outputs.update({self.OUTPUT_TABLE: table, self.OUTPUT_REPORT: report})
         if error:

@@ -8,7 +8,6 @@ from a nearest-neighbour decimated view of the rasters (at most
 import base64
 import html
 import io
-import math
 import os
 from datetime import datetime, timezone
 from typing import Dict, List, Optional, Sequence
@@ -21,7 +20,7 @@ import numpy as np  # noqa: E402
 
 from .metrics import DEFINITIONS, METRICS  # noqa: E402
 from .raster_io import read_decimated  # noqa: E402
-from .tables import metric_unit  # noqa: E402
+from .tables import display_value, metric_unit  # noqa: E402
 
 PREVIEW_SIZE = 800
 """Largest side, in pixels, of the decimated view the figures are drawn from."""
@@ -76,12 +75,7 @@ def definitions_table(names: Sequence[str] = METRICS) -> str:
 
 
 def _fmt(value) -> str:
-    """A number for display: 4 significant digits, 'n/a' for NaN, 'inf' for infinity."""
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "n/a"
-        return "inf" if math.isinf(value) else f"{value:.4g}"
-    return str(value)
+    return display_value(value, ".4g")
 
 
 def _units_label(units: Optional[str]) -> str:

@@ -87,3 +87,18 @@ def metric_unit(name: str, units) -> str:
     if unit == "units of the images":
         return {"kelvin": "K", "celsius": "°C"}.get(units, "")
     return "" if unit == "-" else unit
+
+
+def display_value(value, spec: str = ".4f") -> str:
+    """A number for people: floats with ``spec``, 'n/a' for NaN, 'inf' for infinity."""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "n/a"
+        return "inf" if math.isinf(value) else format(value, spec)
+    return str(value)
+
+
+def text_table(result: Dict[str, float]) -> str:
+    """The metrics as aligned plain-text lines ``NAME  value unit`` (for logs and the console)."""
+    return "\n".join(f"{name:<13}{display_value(result[name]):>12} {metric_unit(name, result.get('UNITS'))}".rstrip()
+                     for name in METRICS)
