@@ -7,11 +7,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from qgis.core import QgsFeature, QgsGeometry, QgsProcessingException, QgsVectorLayer
+from osgeo import gdal
+from qgis.core import (QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsFeature, QgsGeometry,
+                       QgsPointXY, QgsProcessingException, QgsProject, QgsVectorLayer)
 
 from conftest import yanco
 from helpers import write_tif
+from lst_fusion_plugin.core.errors import Cancelled
 from lst_fusion_plugin.core.metrics import METRICS, compute_metrics, metrics_from_arrays, resolution_ratio
+from lst_fusion_plugin.core.progress import Progress
 from lst_fusion_plugin.core.raster_io import read_array, read_units
 
 UTM = (400000.0, 30.0, 0.0, 6150000.0, 0.0, -30.0)
@@ -75,12 +79,17 @@ def test_evaluate_json_table_and_ratio_from_coarse_raster(processing, tmp_path):
     assert set(document["definitions"]) == set(METRICS)
 
 
-def test_evaluate_inside_polygon_mask(processing, tmp_path):
+@pytest.mark.parametrize("epsg", [4326, 3857])
+def test_evaluate_inside_polygon_mask(processing, tmp_path, epsg):
+    """A lon/lat rectangle (exactly a rectangle in Web Mercator too) selects rows 0-99, cols 0-199."""
     modis, landsat = yanco(MODIS_0308), yanco(LANDSAT_0308)
-    layer = QgsVectorLayer("Polygon?crs=EPSG:4326", "mask", "memory")
+    to_crs = QgsCoordinateTransform(QgsCoordinateReferenceSystem("EPSG:4326"),
+                                    QgsCoordinateReferenceSystem(f"EPSG:{epsg}"), QgsProject.instance())
+    corners = [to_crs.transform(QgsPointXY(x, y)) for x, y in ((146, -34.8), (146.2, -34.8), (146.2, -34.9),
+                                                                (146, -34.9))]
+    layer = QgsVectorLayer(f"Polygon?crs=EPSG:{epsg}", "mask", "memory")
     feature = QgsFeature()
-    # x 146.0-146.2 (cols 0-199), y -34.8 to -34.9 (rows 0-99)
-    feature.setGeometry(QgsGeometry.fromWkt("POLYGON((146 -34.8, 146.2 -34.8, 146.2 -34.9, 146 -34.9, 146 -34.8))"))
+    feature.setGeometry(QgsGeometry.fromPolygonXY([corners + corners[:1]]))
     layer.dataProvider().addFeatures([feature])
     result = evaluate(processing, tmp_path, modis, landsat, RATIO=0.03, MASK=layer)
     mask = np.zeros((400, 400), bool)
@@ -89,6 +98,26 @@ def test_evaluate_inside_polygon_mask(processing, tmp_path):
     assert result["VALID_PIXELS"] == 20000
     for name in METRICS:
         assert result[name] == pytest.approx(expected[name], rel=1e-9), name
+
+
+def test_evaluate_inside_raster_mask(processing, tmp_path):
+    modis, landsat = yanco(MODIS_0308), yanco(LANDSAT_0308)
+    mask = np.zeros((400, 400), np.uint8)
+    mask[150:, 50:300] = 1
+    mask_path = write_tif(tmp_path / "mask.tif", mask, (146.0, 0.001, 0, -34.8, 0, -0.001), 4326, dtype=gdal.GDT_Byte)
+    result = evaluate(processing, tmp_path, modis, landsat, RATIO=0.03, MASK=mask_path)
+    expected = metrics_from_arrays(read_array(modis), read_array(landsat), mask=mask > 0, ergas_ratio=0.03)
+    assert result["VALID_PIXELS"] == 250 * 250
+    assert result["RMSE"] == pytest.approx(expected["RMSE"], rel=1e-9)
+    assert result["SSIM"] == pytest.approx(expected["SSIM"], rel=1e-9)
+
+
+def test_cancel_leaves_no_error_raster(tmp_path):
+    modis, landsat = yanco(MODIS_0308), yanco(LANDSAT_0308)
+    progress = Progress(is_cancelled=lambda: True)
+    with pytest.raises(Cancelled):
+        compute_metrics(modis, landsat, error_path=str(tmp_path / "err.tif"), progress=progress)
+    assert os.listdir(tmp_path) == []
 
 
 def test_evaluate_without_ergas_ratio_says_what_to_give(processing, tmp_path):
@@ -177,3 +206,20 @@ def test_compare_threshold_and_table_errors(processing, tmp_path, comparison_tab
                                              "OUTPUT_TABLE": str(tmp_path / "s.csv"),
                                              "OUTPUT_PER_DATE": str(tmp_path / "d.csv"),
                                              "OUTPUT_REPORT": str(tmp_path / "r.html")})
+
+
+def test_compare_ratio_from_coarse_column_or_an_error(processing, tmp_path, comparison_table):
+    coarse = write_tif(tmp_path / "modis.tif", np.full((2, 2), 300.0), (400000, 1000.0, 0, 6150000, 0, -1000.0), 32755)
+    lines = comparison_table.read_text().splitlines()
+    with_coarse = tmp_path / "with_coarse.csv"
+    with_coarse.write_text("\n".join([lines[0] + ",coarse"] + [line + ",modis.tif" for line in lines[1:3]]) + "\n")
+    outputs = {"OUTPUT_TABLE": str(tmp_path / "s.csv"), "OUTPUT_PER_DATE": str(tmp_path / "d.csv"),
+               "OUTPUT_REPORT": str(tmp_path / "r.html")}
+    result = processing.run("lstfusion:compare", {"INPUT": str(with_coarse), **outputs})
+    with open(result["OUTPUT_PER_DATE"], newline="") as f:
+        row = next(csv.DictReader(f))
+    mean_ref = np.nanmean(read_array(str(tmp_path / "ref_0.tif")).astype(float))
+    assert float(row["ERGAS"]) == pytest.approx(100 * 0.03 * float(row["RMSE"]) / mean_ref, rel=1e-6)
+    assert result["HARD_DATES"] == ""  # a single date: no statistical rule
+    with pytest.raises(QgsProcessingException, match="ERGAS needs the resolution ratio.*RATIO.*coarse"):
+        processing.run("lstfusion:compare", {"INPUT": str(comparison_table), **outputs})
