@@ -5,7 +5,7 @@ from qgis.core import (QgsProcessingOutputString, QgsProcessingParameterDefiniti
 
 from ..core.comparison import (PER_DATE_COLUMNS, SUMMARY_COLUMNS, best_method, evaluate_entries,
                                hard_dates, read_comparison_table, summarise)
-from ..core.errors import InputError
+from ..core.metrics import checked_ratio
 from ..core.report import write_comparison_report
 from ..core.tables import write_rows
 from .base import LstFusionAlgorithm
@@ -73,8 +73,8 @@ class Compare(LstFusionAlgorithm):
         """Evaluate every row, then write the tables and the report."""
         entries = read_comparison_table(self.parameterAsFile(parameters, self.INPUT, context))
         ratio = optional_number(parameters, self.RATIO)
-        if ratio is not None and not 0 < ratio <= 1:
-            raise InputError(f"RATIO must be the fine / coarse pixel size ratio, in (0, 1] (got {ratio:g}).")
+        if ratio is not None:
+            checked_ratio(ratio)
         records, units = evaluate_entries(entries, optional_number(parameters, self.DATA_RANGE), ratio,
                                           progress.sub(0, 90))
         records.sort(key=lambda r: (r["date"], r["method"]))

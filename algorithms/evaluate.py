@@ -11,7 +11,7 @@ from qgis.core import (QgsCoordinateReferenceSystem, QgsCoordinateTransform, Qgs
 
 from ..core.errors import InputError
 from ..core.mask import rasterize_polygons
-from ..core.metrics import DEFINITIONS, METRICS, compute_metrics, resolution_ratio
+from ..core.metrics import DEFINITIONS, METRICS, checked_ratio, compute_metrics, resolution_ratio
 from ..core.raster_io import read_grid
 from ..core.report import write_evaluation_report
 from ..core.tables import text_table, write_metrics_table
@@ -24,20 +24,6 @@ def optional_number(parameters, name):
     """A numeric parameter's value, or None when it was left empty."""
     value = parameters.get(name)
     return None if value is None or value == "" else float(value)
-
-
-def ergas_ratio(parameters, alg, context, fine_path: str):
-    """The ERGAS ratio from RATIO, else from COARSE's pixel size; InputError when neither is given."""
-    ratio = optional_number(parameters, alg.RATIO)
-    if ratio is not None:
-        if not 0 < ratio <= 1:
-            raise InputError(f"RATIO must be the fine / coarse pixel size ratio, in (0, 1] (got {ratio:g}).")
-        return ratio
-    if parameters.get(alg.COARSE):
-        return resolution_ratio(fine_path, alg.raster_source(parameters, alg.COARSE, context))
-    raise InputError("ERGAS needs the resolution ratio h / l: give COARSE (the original coarse raster, "
-                     "e.g. MODIS at 1 km, to derive it) or RATIO (e.g. 30 / 1000 = 0.03 for "
-                     "Landsat / MODIS).")
 
 
 class Evaluate(LstFusionAlgorithm):
@@ -110,7 +96,7 @@ class Evaluate(LstFusionAlgorithm):
         prediction = self.raster_source(parameters, self.PREDICTION, context)
         reference = self.raster_source(parameters, self.REFERENCE, context)
         band = self.parameterAsInt(parameters, self.BAND, context)
-        ratio = ergas_ratio(parameters, self, context, prediction)
+        ratio = self.ergas_ratio(parameters, context, feedback, prediction)
         table = self.parameterAsFileOutput(parameters, self.OUTPUT_TABLE, context)
         report = self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context)
         error = self.parameterAsOutputLayer(parameters, self.OUTPUT_ERROR, context) \
@@ -135,6 +121,22 @@ class Evaluate(LstFusionAlgorithm):
             if context.willLoadLayerOnCompletion(error):
                 context.layerToLoadOnCompletionDetails(error).setPostProcessor(StyleLoader.create(ERROR_STYLE))
         return outputs
+
+    def ergas_ratio(self, parameters, context, feedback, fine_path: str):
+        """The ERGAS ratio from RATIO, else from COARSE's pixel size; InputError when neither is given."""
+        ratio = optional_number(parameters, self.RATIO)
+        if ratio is not None:
+            return checked_ratio(ratio)
+        if parameters.get(self.COARSE):
+            ratio = resolution_ratio(fine_path, self.raster_source(parameters, self.COARSE, context))
+            if ratio > 0.5:
+                feedback.pushWarning(f"COARSE has nearly the prediction's pixel size (ratio {ratio:.3g}): was it "
+                                     "already resampled to the fine grid? ERGAS expects the coarse sensor's own "
+                                     "pixel size (give RATIO, e.g. 0.03 for Landsat / MODIS).")
+            return ratio
+        raise InputError("ERGAS needs the resolution ratio h / l: give COARSE (the original coarse raster, "
+                         "e.g. MODIS at 1 km, to derive it) or RATIO (e.g. 30 / 1000 = 0.03 for "
+                         "Landsat / MODIS).")
 
     def mask_raster(self, parameters, context, prediction: str):
         """Path of a raster mask on the prediction's grid (polygons are rasterised), or None."""

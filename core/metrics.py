@@ -365,6 +365,14 @@ def pixel_size_m(grid: Grid) -> float:
     return math.sqrt(dx * dy)
 
 
+def checked_ratio(ratio: float) -> float:
+    """``ratio`` when it is a plausible ERGAS h / l (in (0, 1]), else InputError."""
+    if not 0 < ratio <= 1:
+        raise InputError(f"RATIO must be the fine / coarse pixel size ratio h / l, in (0, 1] (got {ratio:g}; "
+                         "0.03 for Landsat 30 m / MODIS 1 km).")
+    return ratio
+
+
 def resolution_ratio(fine_path: str, coarse_path: str) -> float:
     """ERGAS h / l: fine pixel size / coarse pixel size, both in metres (any CRSs)."""
     return pixel_size_m(read_grid(fine_path)) / pixel_size_m(read_grid(coarse_path))

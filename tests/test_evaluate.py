@@ -123,6 +123,8 @@ def test_cancel_leaves_no_error_raster(tmp_path):
 def test_evaluate_without_ergas_ratio_says_what_to_give(processing, tmp_path):
     with pytest.raises(QgsProcessingException, match="ERGAS needs the resolution ratio.*COARSE.*RATIO"):
         evaluate(processing, tmp_path, yanco(MODIS_0308), yanco(LANDSAT_0308))
+    with pytest.raises(QgsProcessingException, match=r"RATIO must be .* in \(0, 1\] \(got 33"):
+        evaluate(processing, tmp_path, yanco(MODIS_0308), yanco(LANDSAT_0308), RATIO=33.3)
 
 
 def test_evaluate_units_mismatch_is_an_error(processing, tmp_path):
