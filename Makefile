@@ -18,7 +18,7 @@ install: setup
 	@bash scripts/install.sh
 
 zip: setup
-	.venv/bin/pb_tool zip -q
+	@bash scripts/package.sh dist
 
 bench: setup
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
