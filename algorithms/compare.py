@@ -6,7 +6,6 @@ from qgis.core import (QgsProcessingOutputString, QgsProcessingParameterDefiniti
 from ..core.comparison import (PER_DATE_COLUMNS, SUMMARY_COLUMNS, best_method, evaluate_entries,
                                hard_dates, read_comparison_table, summarise)
 from ..core.metrics import checked_ratio
-from ..core.report import write_comparison_report
 from ..core.tables import write_rows
 from .base import LstFusionAlgorithm
 from .evaluate import optional_number
@@ -71,6 +70,8 @@ class Compare(LstFusionAlgorithm):
 
     def process(self, parameters, context, feedback, progress):
         """Evaluate every row, then write the tables and the report."""
+        from ..core.report import write_comparison_report  # matplotlib: loaded when needed only
+
         entries = read_comparison_table(self.parameterAsFile(parameters, self.INPUT, context))
         ratio = optional_number(parameters, self.RATIO)
         if ratio is not None:

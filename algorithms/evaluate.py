@@ -13,7 +13,6 @@ from ..core.errors import InputError
 from ..core.mask import rasterize_polygons
 from ..core.metrics import DEFINITIONS, METRICS, checked_ratio, compute_metrics, resolution_ratio
 from ..core.raster_io import read_grid
-from ..core.report import write_evaluation_report
 from ..core.tables import text_table, write_metrics_table
 from .base import StyleLoader, LstFusionAlgorithm
 
@@ -93,6 +92,8 @@ class Evaluate(LstFusionAlgorithm):
 
     def process(self, parameters, context, feedback, progress):
         """Compute the metrics, write the table, the report and the optional error raster."""
+        from ..core.report import write_evaluation_report  # matplotlib: loaded when needed only
+
         prediction = self.raster_source(parameters, self.PREDICTION, context)
         reference = self.raster_source(parameters, self.REFERENCE, context)
         band = self.parameterAsInt(parameters, self.BAND, context)

@@ -1,6 +1,8 @@
 """Self-contained HTML reports of evaluations and comparisons, figures drawn with matplotlib.
 
-Figures are PNGs embedded as ``data:image/png;base64`` so that the report is one
+Figures are drawn with matplotlib's object API (``Figure``, rendered by Agg), which
+never switches the global pyplot backend that QGIS or other plugins may use.
+They are PNGs embedded as ``data:image/png;base64`` so that the report is one
 file that can be mailed or archived. Maps, scatter plots and histograms are drawn
 from a nearest-neighbour decimated view of the rasters (at most
 :data:`PREVIEW_SIZE` pixels a side); the metrics themselves use every pixel.
@@ -12,15 +14,13 @@ import os
 from datetime import datetime, timezone
 from typing import Dict, List, Optional, Sequence
 
-import matplotlib
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
-import numpy as np  # noqa: E402
-
-from .metrics import DEFINITIONS, METRICS  # noqa: E402
-from .raster_io import read_decimated  # noqa: E402
-from .tables import display_value, metric_unit  # noqa: E402
+from .metrics import DEFINITIONS, METRICS
+from .raster_io import read_decimated
+from .tables import display_value, metric_unit
 
 PREVIEW_SIZE = 800
 """Largest side, in pixels, of the decimated view the figures are drawn from."""
@@ -39,10 +39,9 @@ img { max-width: 100%; }
 
 
 def figure_uri(fig) -> str:
-    """A matplotlib figure as a data:image/png;base64 URI (the figure is closed)."""
+    """A matplotlib figure as a data:image/png;base64 URI."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -137,14 +136,15 @@ def _maps_figure(pred, ref, error, unit):
     finite_error = np.abs(error[np.isfinite(error)])
     limit = float(np.percentile(finite_error, 99)) if finite_error.size else 1.0
     limit = limit if limit > 0 else 1.0
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.8), constrained_layout=True)
-    cmap = plt.get_cmap("RdYlBu_r").copy()
+    fig = Figure(figsize=(15, 4.8), constrained_layout=True)
+    axes = fig.subplots(1, 3)
+    cmap = colormaps["RdYlBu_r"].copy()
     cmap.set_bad("#dddddd")
     for ax, data, name in ((axes[0], pred, "Prediction P"), (axes[1], ref, "Reference R")):
         im = ax.imshow(data, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
         ax.set_title(name)
     fig.colorbar(im, ax=axes[:2].tolist(), shrink=0.85, label=f"LST ({unit})" if unit else "LST")
-    diverging = plt.get_cmap("RdBu_r").copy()
+    diverging = colormaps["RdBu_r"].copy()
     diverging.set_bad("#dddddd")
     im = axes[2].imshow(error, cmap=diverging, vmin=-limit, vmax=limit, interpolation="nearest")
     axes[2].set_title("Error P - R")
@@ -156,7 +156,8 @@ def _maps_figure(pred, ref, error, unit):
 
 
 def _scatter_figure(p, r, unit, result):
-    fig, ax = plt.subplots(figsize=(6, 5.5))
+    fig = Figure(figsize=(6, 5.5))
+    ax = fig.subplots()
     suffix = f" ({unit})" if unit else ""
     if p.size:
         low, high = float(min(p.min(), r.min())), float(max(p.max(), r.max()))
@@ -177,7 +178,8 @@ def _scatter_figure(p, r, unit, result):
 
 
 def _histogram_figure(error, unit, result):
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig = Figure(figsize=(7, 4))
+    ax = fig.subplots()
     suffix = f" ({unit})" if unit else ""
     if error.size:
         ax.hist(error, bins=100, color="#4575b4")
@@ -232,7 +234,8 @@ def _rmse_chart(per_date, hard, unit):
     dates = sorted({str(r["date"]) for r in per_date})
     methods = sorted({str(r["method"]) for r in per_date})
     position = {d: i for i, d in enumerate(dates)}
-    fig, ax = plt.subplots(figsize=(max(7.0, 0.6 * len(dates) + 3), 4.5))
+    fig = Figure(figsize=(max(7.0, 0.6 * len(dates) + 3), 4.5))
+    ax = fig.subplots()
     for d in hard:
         ax.axvspan(position[d] - 0.45, position[d] + 0.45, color="#fdae61", alpha=0.35, linewidth=0)
     width = 0.8 / max(len(methods), 1)
