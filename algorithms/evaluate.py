@@ -3,7 +3,7 @@ import os
 import shutil
 
 from qgis.core import (QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsProcessing,
-                       QgsProcessingException, QgsProcessingOutputNumber,
+                       QgsProcessingException, QgsProcessingOutputNumber, QgsProcessingOutputString,
                        QgsProcessingParameterDefinition, QgsProcessingParameterFileDestination,
                        QgsProcessingParameterMapLayer, QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer,
@@ -38,6 +38,7 @@ class Evaluate(LstFusionAlgorithm):
     OUTPUT_TABLE = "OUTPUT_TABLE"
     OUTPUT_REPORT = "OUTPUT_REPORT"
     OUTPUT_ERROR = "OUTPUT_ERROR"
+    UNITS = "UNITS"
 
     NAME = "evaluate"
     DISPLAY_NAME = "Evaluate prediction accuracy"
@@ -89,6 +90,7 @@ class Evaluate(LstFusionAlgorithm):
             createByDefault=False))
         for name in METRICS:
             self.addOutput(QgsProcessingOutputNumber(name, self.tr(f"{name} ({DEFINITIONS[name][0]})")))
+        self.addOutput(QgsProcessingOutputString(self.UNITS, self.tr("Units of both rasters (kelvin/celsius)")))
 
     def process(self, parameters, context, feedback, progress):
         """Compute the metrics, write the table, the report and the optional error raster."""
@@ -114,7 +116,7 @@ class Evaluate(LstFusionAlgorithm):
         write_evaluation_report(report, result, prediction, reference, mask, band, info)
         progress.report(100)
         outputs = {name: result[name] for name in METRICS}
-        outputs.update({self.OUTPUT_TABLE: table, self.OUTPUT_REPORT: report})
+        outputs.update({self.OUTPUT_TABLE: table, self.OUTPUT_REPORT: report, self.UNITS: result["UNITS"] or ""})
         if error:
             outputs[self.OUTPUT_ERROR] = error
             # a sidecar .qml is QGIS's default style: the diverging ramp also when opened by hand
