@@ -186,12 +186,12 @@ def _ssim_block(p: np.ndarray, r: np.ndarray, valid: np.ndarray, shift: float,
     weight = 1.0 if full else local_mean(valid.astype(np.float64))
     with np.errstate(invalid="ignore", divide="ignore"):
         ux, uy = local_mean(x) / weight, local_mean(y) / weight
-        vx = local_mean(x * x) / weight - ux * ux
-        vy = local_mean(y * y) / weight - uy * uy
+        # only vx + vy enters SSIM: one filter of x^2 + y^2 instead of two
+        vx_plus_vy = local_mean(x * x + y * y) / weight - ux * ux - uy * uy
         vxy = local_mean(x * y) / weight - ux * uy
         ux += shift
         uy += shift
-        ssim = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2))
+        ssim = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx_plus_vy + c2))
     values = ssim[centre]
     return float(values.sum()), int(values.size)
 

@@ -35,6 +35,7 @@ def test_evaluate_yanco_outputs_table_report_and_error_raster(processing, tmp_pa
     result = evaluate(processing, tmp_path, modis, landsat, RATIO=0.03, OUTPUT_ERROR=str(tmp_path / "err.tif"))
     expected = compute_metrics(modis, landsat, ergas_ratio=0.03)
     assert result["RMSE"] == pytest.approx(5.17, abs=0.01)
+    assert result["UNITS"] == "kelvin"
     for name in METRICS:
         assert result[name] == pytest.approx(expected[name]), name
 
