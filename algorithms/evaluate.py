@@ -108,7 +108,9 @@ class Evaluate(LstFusionAlgorithm):
         result = compute_metrics(prediction, reference, mask, optional_number(parameters, self.DATA_RANGE),
                                  ratio, error, band, progress.sub(0, 85))
         feedback.pushInfo(text_table(result))
-        info = {"ERGAS ratio h / l": f"{ratio:.6g}", "Valid pixels": result["VALID_PIXELS"]}
+        info = {"ERGAS ratio h / l": f"{ratio:.6g}"}
+        if mask:
+            info["Mask layer"] = self.parameterAsLayer(parameters, self.MASK, context).source()
         write_metrics_table(table, result, {"prediction": prediction, "reference": reference, "mask": mask,
                                             "band": band, "units": result["UNITS"],
                                             "data_range": result["DATA_RANGE"], "ergas_ratio": ratio})

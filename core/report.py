@@ -70,7 +70,8 @@ def definitions_table(names: Sequence[str] = METRICS) -> str:
                    f"<td>{html.escape(DEFINITIONS[n][2])}</td></tr>" for n in names)
     return ("<table class=\"definitions\"><tr><th>Metric</th><th>Name</th><th>Definition</th></tr>"
             f"{rows}</table><p class=\"note\">P = prediction, R = reference, over the pixels valid in "
-            "both (and inside the mask). No-data is never filled.</p>")
+            "both (and inside the mask). No-data is never filled. SAM, ERGAS and PSNR depend on the units "
+            "(K or °C): compare only values computed in the same units.</p>")
 
 
 def _fmt(value) -> str:
