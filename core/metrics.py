@@ -62,8 +62,8 @@ DEFINITIONS = {
 SSIM_SIGMA = 1.5
 SSIM_RADIUS = 5  # int(3.5 * sigma + 0.5): scipy's truncation at 3.5 sigma, an 11-tap window
 SSIM_K1, SSIM_K2 = 0.01, 0.03
-BLOCK_PIXELS = 2 ** 20
-"""Pixels per row block read from disk (about 8 MB per float64 array)."""
+BLOCK_PIXELS = 2 ** 19
+"""Pixels per row block read from disk (about 4 MB per float64 array, some 20 arrays live)."""
 
 KELVIN_THRESHOLD = 150.0
 """A raster without units metadata whose mean exceeds this is taken to be in Kelvin."""
@@ -269,7 +269,7 @@ def compute_metrics(pred_path: str, ref_path: str, mask_path: Optional[str] = No
             raise InputError(f"{path} has {ds.RasterCount} band(s); band {band} was asked for.")
     units = check_units(pred_path, ref_path, band)
     mask_ds = open_raster(mask_path) if mask_path else None
-    rows_per_block = max(4 * SSIM_RADIUS, BLOCK_PIXELS // grid.width)
+    rows_per_block = _rows_per_block(datasets[0].GetRasterBand(band).GetBlockSize()[1], grid.width)
     blocks = -(-grid.height // rows_per_block)
 
     def read(row, rows):
@@ -313,6 +313,15 @@ def compute_metrics(pred_path: str, ref_path: str, mask_path: Optional[str] = No
     mean_p, mean_r = sums.means()
     out.update(UNITS=units, MEAN_PREDICTION=mean_p, MEAN_REFERENCE=mean_r)
     return out
+
+
+def _rows_per_block(file_block_rows: int, width: int) -> int:
+    """Rows per block: about BLOCK_PIXELS pixels, a multiple of the file's block height when
+    that is small (each compressed tile is then decoded once per pass), never under 20."""
+    rows = max(4 * SSIM_RADIUS, BLOCK_PIXELS // max(width, 1))
+    if 1 < file_block_rows <= rows:
+        rows -= rows % file_block_rows
+    return rows
 
 
 def units_of(path: str, band: int = 1) -> Tuple[Optional[str], str]:
