@@ -39,6 +39,7 @@ class Evaluate(LstFusionAlgorithm):
     OUTPUT_REPORT = "OUTPUT_REPORT"
     OUTPUT_ERROR = "OUTPUT_ERROR"
     UNITS = "UNITS"
+    USED_DATA_RANGE = "USED_DATA_RANGE"
 
     NAME = "evaluate"
     DISPLAY_NAME = "Evaluate prediction accuracy"
@@ -90,6 +91,7 @@ class Evaluate(LstFusionAlgorithm):
             createByDefault=False))
         for name in METRICS:
             self.addOutput(QgsProcessingOutputNumber(name, self.tr(f"{name} ({DEFINITIONS[name][0]})")))
+        self.addOutput(QgsProcessingOutputNumber(self.USED_DATA_RANGE, self.tr("Data range L used for PSNR and SSIM")))
         self.addOutput(QgsProcessingOutputString(self.UNITS, self.tr("Units of both rasters (kelvin/celsius)")))
 
     def process(self, parameters, context, feedback, progress):
@@ -118,7 +120,8 @@ class Evaluate(LstFusionAlgorithm):
         write_evaluation_report(report, result, prediction, reference, mask, band, info)
         progress.report(100)
         outputs = {name: result[name] for name in METRICS}
-        outputs.update({self.OUTPUT_TABLE: table, self.OUTPUT_REPORT: report, self.UNITS: result["UNITS"] or ""})
+        outputs.update({self.OUTPUT_TABLE: table, self.OUTPUT_REPORT: report, self.UNITS: result["UNITS"] or "",
+                        self.USED_DATA_RANGE: result["DATA_RANGE"]})
         if error:
             outputs[self.OUTPUT_ERROR] = error
             # a sidecar .qml is QGIS's default style: the diverging ramp also when opened by hand

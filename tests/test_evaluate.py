@@ -36,6 +36,7 @@ def test_evaluate_yanco_outputs_table_report_and_error_raster(processing, tmp_pa
     expected = compute_metrics(modis, landsat, ergas_ratio=0.03)
     assert result["RMSE"] == pytest.approx(5.17, abs=0.01)
     assert result["UNITS"] == "kelvin"
+    assert result["USED_DATA_RANGE"] == pytest.approx(np.nanmax(read_array(landsat)) - np.nanmin(read_array(landsat)))
     for name in METRICS:
         assert result[name] == pytest.approx(expected[name]), name
 
