@@ -1,5 +1,7 @@
 """core.metrics against hand-computed cases, independent formulas, scikit-image's SSIM and Yanco."""
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +13,8 @@ from lst_fusion_plugin.core import metrics
 from lst_fusion_plugin.core.errors import InputError
 from lst_fusion_plugin.core.grid import Grid
 from lst_fusion_plugin.core.metrics import compute_metrics, metrics_from_arrays, resolution_ratio
-from lst_fusion_plugin.core.raster_io import read_array, read_units, write_array
+from lst_fusion_plugin.core.raster_io import read_array, read_decimated, read_units, write_array
+from lst_fusion_plugin.core.tables import text_table, write_metrics_table
 
 UTM = (400000.0, 30.0, 0.0, 6150000.0, 0.0, -30.0)
 
@@ -235,3 +238,27 @@ def test_resolution_ratio_converts_degrees_and_metres(tmp_path):
     per_lon = 111412.84 * math.cos(phi) - 93.5 * math.cos(3 * phi) + 0.118 * math.cos(5 * phi)
     expected = 30 / math.sqrt(0.01 * per_lat * 0.01 * per_lon)
     assert resolution_ratio(fine, geographic) == pytest.approx(expected, rel=1e-4)
+
+
+def test_read_decimated_bounds_the_size_and_keeps_nodata(tmp_path):
+    data = np.arange(60 * 2000, dtype=np.float32).reshape(60, 2000)
+    data[:, 1000:] = -9999.0
+    path = write_tif(tmp_path / "wide.tif", data, UTM, 32755, nodata=-9999.0)
+    view = read_decimated(path, max_size=500)
+    assert view.shape == (15, 500)
+    assert np.isnan(view[:, 250:]).all() and np.isfinite(view[:, :250]).all()
+    assert set(view[0, :250].astype(int)) <= set(data[:, :1000].ravel().astype(int))  # samples, not means
+
+
+def test_tables_write_infinity_and_missing_values(tmp_path):
+    ref = smooth_field((30, 30), 17)
+    result = metrics_from_arrays(ref, ref.copy())  # PSNR inf, ERGAS NaN (no ratio)
+    result["UNITS"] = "kelvin"
+    csv_path = write_metrics_table(str(tmp_path / "m.csv"), result, {})
+    rows = {line.split(",")[0]: line.split(",")[1] for line in Path(csv_path).read_text().splitlines()[1:]}
+    assert rows["PSNR"] == "inf" and rows["ERGAS"] == "" and rows["RMSE"] == "0"
+    document = json.loads(Path(write_metrics_table(str(tmp_path / "m.json"), result, {"units": "kelvin"})).read_text())
+    assert document["metrics"]["PSNR"] == "inf" and document["metrics"]["ERGAS"] is None
+    assert "PSNR" in text_table(result) and "inf dB" in text_table(result)
+    with pytest.raises(InputError, match=r"use a \.csv or \.json file name"):
+        write_metrics_table(str(tmp_path / "m.txt"), result, {})
