@@ -8,6 +8,7 @@ from a nearest-neighbour decimated view of the rasters (at most
 :data:`PREVIEW_SIZE` pixels a side); the metrics themselves use every pixel.
 """
 import base64
+import gc
 import html
 import io
 import os
@@ -61,6 +62,10 @@ def _write(path: str, text: str) -> str:
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)
+    # matplotlib's font and mathtext parsing leaves reference cycles (exceptions with their
+    # tracebacks) that keep the callers' frames, QGIS objects included, alive until the next
+    # full collection, which may come after QGIS has shut down and then crashes: free them now
+    gc.collect()
     return path
 
 
