@@ -328,7 +328,11 @@ def _grid_dict(grid: Grid) -> dict:
 def _write_metadata(path: str, settings: SimulationSettings, grids: SceneGrids, surface: Surface,
                     forcing, dates: List[str]) -> str:
     """simulation.json: everything needed to understand (and redo) the simulation."""
-    harvest_days = surface.harvest_day[surface.harvest_day >= 0]
+    rows, cols = np.unravel_index(surface.harvest_pixels, surface.classes.shape)
+    top, left = grids.fine_offset
+    inside = ((rows >= top) & (rows < top + grids.fine.height)
+              & (cols >= left) & (cols < left + grids.fine.width))
+    harvest_days = surface.harvest_pixel_day[inside]
     counts = np.bincount(surface.classes.ravel(), minlength=len(CLASSES) + 1)
     fine_counts = np.bincount(grids.fine_window(surface.classes).ravel(), minlength=len(CLASSES) + 1)
     meta = {
@@ -346,7 +350,7 @@ def _write_metadata(path: str, settings: SimulationSettings, grids: SceneGrids, 
             "heat_waves": [{"first": dates[a], "last": dates[b],
                             "peak_k": float(forcing.heat_wave[a:b + 1].max())}
                            for a, b in forcing.heat_waves],
-            "harvests": [{"date": dates[d], "parcels": int((harvest_days == d).sum())}
+            "harvests": [{"date": dates[d], "fine_pixels": int((harvest_days == d).sum())}
                          for d in np.unique(harvest_days)],
         },
         "coarse_sensor": {"psf": "gaussian", "psf_sigma_m": settings.psf_sigma,
