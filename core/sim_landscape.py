@@ -36,14 +36,14 @@ WATER, FOREST, GRASS, IRRIGATED, RAINFED, HARVESTED, BARE, URBAN, ROAD = range(1
 
 CLASSES = (
     LandClass(WATER, "water", (40, 110, 200), -1.0, 0.0, 0.0),
-    LandClass(FOREST, "forest", (20, 100, 40), 1.5, 0.8, 0.2),
-    LandClass(GRASS, "grassland", (150, 200, 90), 5.0, 1.0, 0.8),
-    LandClass(IRRIGATED, "irrigated crop", (60, 190, 160), 0.0, 0.7, 0.3),
-    LandClass(RAINFED, "rainfed crop", (230, 210, 90), 6.0, 1.1, 1.0),
-    LandClass(HARVESTED, "crop harvested during the series", (200, 140, 60), 6.0, 1.1, 1.0),
-    LandClass(BARE, "bare soil", (170, 120, 90), 11.0, 1.35, 1.2),
-    LandClass(URBAN, "urban", (200, 40, 40), 9.0, 1.25, 0.1),
-    LandClass(ROAD, "road", (90, 90, 90), 12.0, 1.4, 0.0),
+    LandClass(FOREST, "forest", (20, 100, 40), 2.5, 0.8, 0.2),
+    LandClass(GRASS, "grassland", (150, 200, 90), 7.0, 1.0, 0.8),
+    LandClass(IRRIGATED, "irrigated crop", (60, 190, 160), 1.0, 0.7, 0.3),
+    LandClass(RAINFED, "rainfed crop", (230, 210, 90), 8.0, 1.1, 1.0),
+    LandClass(HARVESTED, "crop harvested during the series", (200, 140, 60), 8.0, 1.1, 1.0),
+    LandClass(BARE, "bare soil", (170, 120, 90), 15.0, 1.35, 1.2),
+    LandClass(URBAN, "urban", (200, 40, 40), 12.0, 1.25, 0.1),
+    LandClass(ROAD, "road", (90, 90, 90), 15.0, 1.4, 0.0),
 )
 """Every class, indexed by ``code - 1``. Water follows its own lagged temperature
 (see :mod:`sim_forcing`); its offset is relative to that."""
