@@ -31,6 +31,8 @@ class Simulate(LstFusionAlgorithm):
     COARSE_BIAS = "COARSE_BIAS"
     COARSE_BIAS_STD = "COARSE_BIAS_STD"
     PSF_SIGMA = "PSF_SIGMA"
+    CENTRE_LAT = "CENTRE_LAT"
+    CENTRE_LON = "CENTRE_LON"
     OUTPUT_FOLDER = "OUTPUT_FOLDER"
     PAIRS = "PAIRS"
     TRUTH_TABLE = "TRUTH_TABLE"
@@ -105,6 +107,12 @@ class Simulate(LstFusionAlgorithm):
             QgsProcessingParameterNumber(self.PSF_SIGMA, self.tr("Coarse point-spread function sigma (m)"),
                                          double, defaultValue=_DEFAULTS.psf_sigma, minValue=50.0,
                                          maxValue=3000.0),
+            QgsProcessingParameterNumber(self.CENTRE_LAT, self.tr("Latitude of the scene centre (°)"),
+                                         double, defaultValue=_DEFAULTS.centre_lat, minValue=-80.0,
+                                         maxValue=84.0),
+            QgsProcessingParameterNumber(self.CENTRE_LON, self.tr("Longitude of the scene centre (°)"),
+                                         double, defaultValue=_DEFAULTS.centre_lon, minValue=-180.0,
+                                         maxValue=180.0),
         ]
         for parameter in advanced:
             parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
@@ -134,7 +142,9 @@ class Simulate(LstFusionAlgorithm):
             coarse_noise=self.parameterAsDouble(parameters, self.COARSE_NOISE, context),
             coarse_bias=self.parameterAsDouble(parameters, self.COARSE_BIAS, context),
             coarse_bias_std=self.parameterAsDouble(parameters, self.COARSE_BIAS_STD, context),
-            psf_sigma=self.parameterAsDouble(parameters, self.PSF_SIGMA, context))
+            psf_sigma=self.parameterAsDouble(parameters, self.PSF_SIGMA, context),
+            centre_lat=self.parameterAsDouble(parameters, self.CENTRE_LAT, context),
+            centre_lon=self.parameterAsDouble(parameters, self.CENTRE_LON, context))
         folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
         result = simulate_series(folder, settings, progress)
         feedback.pushInfo(self.tr(f"Wrote {len(result.dates)} coarse and {len(result.fine)} fine "

@@ -101,8 +101,10 @@ def make_forcing(rng: np.random.Generator, start: dt.date, days: int, latitude: 
                  bias_std: float, moisture_modes: int) -> Forcing:
     """Draw the daily series for ``days`` dates from ``start``.
 
-    The seasonal cycle peaks around 19 July (northern hemisphere; shifted half a
-    year south of the equator); each date's cloud cover is drawn from a Beta
+    The seasonal air temperature at overpass peaks around 19 July (northern
+    hemisphere; shifted half a year south of the equator); its mean falls and
+    its amplitude grows with latitude (13 °C mean, 9 K amplitude at 48°,
+    as around Orléans); each date's cloud cover is drawn from a Beta
     distribution of mean ``cloud_fraction`` (many clear dates, some very
     cloudy), capped at :data:`MAX_CLOUD_COVER`.
     """
@@ -111,8 +113,9 @@ def make_forcing(rng: np.random.Generator, start: dt.date, days: int, latitude: 
     doy = np.array([(first + dt.timedelta(days=i)).timetuple().tm_yday for i in range(total)], float)
     if latitude < 0:
         doy = doy + 182.6
-    seasonal = 286.0 + 9.0 * np.cos(2 * np.pi * (doy - 200.0) / 365.25)
-    season_sun = 0.55 + 0.45 * np.cos(2 * np.pi * (doy - 172.0) / 365.25)
+    lat = abs(latitude)
+    seasonal = (306.0 - 0.42 * lat) + (2.0 + 0.15 * lat) * np.cos(2 * np.pi * (doy - 200.0) / 365.25)
+    season_sun = 0.55 + 0.45 * min(1.0, lat / 45.0) * np.cos(2 * np.pi * (doy - 172.0) / 365.25)
 
     weather = ar1(rng, total, 0.75, variability.weather_std)
     sun = season_sun * np.clip(1.0 + ar1(rng, total, 0.5, variability.sun_std), 0.5, 1.4)

@@ -117,6 +117,17 @@ def test_celsius_is_kelvin_minus_273_15(tmp_path):
         float(table(kelvin.truth_table)[0]["air_temperature"]) - 273.15, abs=2e-3)
 
 
+def test_scene_centre_sets_the_utm_zone_and_the_season(tmp_path):
+    south = simulate_series(str(tmp_path / "s"), rows=64, cols=64, days=1, start="2016-01-20",
+                            centre_lat=-34.6, centre_lon=146.1)
+    north = simulate_series(str(tmp_path / "n"), rows=64, cols=64, days=1, start="2016-01-20")
+    assert read_grid(south.landcover).srs().GetAuthorityCode(None) == "32755"
+    south_air = float(table(south.truth_table)[0]["air_temperature"])
+    north_air = float(table(north.truth_table)[0]["air_temperature"])
+    assert south_air > 293 and north_air < 285  # austral summer, boreal winter
+    assert np.mean(read_array(south.truth["2016-01-20"])) > np.mean(read_array(north.truth["2016-01-20"])) + 10
+
+
 def psf_oracle(truth, fine_grid, coarse_grid, sigma):
     """Independent aggregation: for each coarse pixel whose 3-sigma footprint lies inside the
     fine extent, the Gaussian-weighted mean of the 30 m truth around its centre (in UTM)."""
