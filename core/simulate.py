@@ -32,7 +32,7 @@ import datetime as dt
 import json
 import os
 import shutil
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Dict, List, Optional
 
 import numpy as np
@@ -42,7 +42,7 @@ from scipy.ndimage import zoom
 from .errors import InputError
 from .grid import Grid, crs_name
 from .progress import Progress, ensure
-from .raster_io import GTIFF_OPTIONS, RasterWriter, remove_quietly
+from .raster_io import GTIFF_OPTIONS, RasterWriter, read_grid, remove_quietly
 from .sim_forcing import MAX_CLOUD_COVER, VARIABILITY, make_forcing
 from .sim_landscape import CLASSES, make_landcover, smooth_field
 from .sim_sensor import BLOCK, MODIS_PIXEL, PSF_TRUNCATION, PointSpreadFunction, SceneGrids
@@ -137,7 +137,15 @@ class SimulationSettings:
 
 @dataclass
 class SimulationResult:
-    """Where a simulation wrote what. Paths are absolute; dicts map ISO dates to paths."""
+    """A simulation folder: where everything is. Paths are absolute; dicts are keyed by ISO date.
+
+    ``coarse`` has every date, ``fine`` the revisit dates, ``truth`` every date
+    (empty when the truth was not written). ``daily`` holds, per date, the
+    truth table's numbers: ``air_temperature`` (the simulation's units),
+    ``heat_wave`` and ``coarse_bias`` (K), ``cloud_cover``, ``coarse_valid``
+    and ``fine_valid`` (shares 0-1; ``fine_valid`` is None without a fine image).
+    ``settings`` is simulation.json's copy of :class:`SimulationSettings`.
+    """
 
     folder: str
     pairs: str
@@ -147,9 +155,49 @@ class SimulationResult:
     dates: List[str]
     coarse: Dict[str, str]
     fine: Dict[str, str]
-    truth: Dict[str, str] = field(default_factory=dict)
-    fine_grid: Optional[Grid] = None
-    coarse_grid: Optional[Grid] = None
+    truth: Dict[str, str]
+    daily: Dict[str, dict]
+    settings: SimulationSettings
+    fine_grid: Grid
+    coarse_grid: Grid
+
+    def clearest_dates(self, count: int, fine: Optional[bool] = None) -> List[str]:
+        """Up to ``count`` dates with the least cloud, in date order; ``fine``
+        True/False keeps only dates with/without a fine image."""
+        candidates = [d for d in self.dates if fine is None or (d in self.fine) == fine]
+        chosen = sorted(candidates, key=lambda d: (self.daily[d]["cloud_cover"], d))[:count]
+        return sorted(chosen)
+
+
+def load_simulation(folder: str) -> SimulationResult:
+    """The :class:`SimulationResult` of a folder written by :func:`simulate_series`.
+
+    InputError naming the folder when it holds no complete simulation.
+    """
+    paths = {name: _path(folder, name) for name in _OUTPUT_FILES}
+    missing = [name for name, path in paths.items() if not os.path.exists(path)]
+    if missing:
+        raise InputError(f"{folder} holds no complete simulation: {', '.join(missing)} missing.")
+    with open(paths["simulation.json"], encoding="utf-8") as handle:
+        settings = SimulationSettings(**json.load(handle)["settings"])
+    pairs = _read_csv(paths["pairs.csv"])
+    daily_rows = _read_csv(paths["truth.csv"])
+
+    def absolute(relative: str) -> str:
+        return _path(folder, relative)
+
+    dates = [row["date"] for row in pairs]
+    numbers = ("air_temperature", "heat_wave", "coarse_bias", "cloud_cover", "coarse_valid", "fine_valid")
+    daily = {row["date"]: {key: float(row[key]) if row[key] else None for key in numbers}
+             for row in daily_rows}
+    return SimulationResult(
+        folder=os.path.abspath(folder), pairs=paths["pairs.csv"], truth_table=paths["truth.csv"],
+        landcover=paths["landcover.tif"], metadata=paths["simulation.json"], dates=dates,
+        coarse={row["date"]: absolute(row["coarse"]) for row in pairs},
+        fine={row["date"]: absolute(row["fine"]) for row in pairs if row["fine"]},
+        truth={row["date"]: absolute(row["truth"]) for row in daily_rows if row["truth"]},
+        daily=daily, settings=settings, fine_grid=read_grid(paths["landcover.tif"]),
+        coarse_grid=read_grid(absolute(pairs[0]["coarse"])))
 
 
 def simulate_series(folder: str, settings: Optional[SimulationSettings] = None,
@@ -159,6 +207,7 @@ def simulate_series(folder: str, settings: Optional[SimulationSettings] = None,
     Example: ``simulate_series('sim', rows=300, cols=300, days=40, variability='high')``.
     ``folder`` must be new, empty, or hold an earlier simulation (which is
     replaced). On error or cancel, the files written so far are removed.
+    Memory: about 0.25 GB per million fine pixels (scene plus margin).
     """
     progress = ensure(progress)
     settings = replace(settings or SimulationSettings(), **changes)
@@ -186,26 +235,21 @@ def simulate_series(folder: str, settings: Optional[SimulationSettings] = None,
 
     written: List[str] = []
     try:
-        result = _write_series(folder, settings, start, grids, surface, forcing, psf, written,
-                               progress.sub(5, 98))
-        progress.report(100)
-        return result
+        _write_series(folder, settings, start, grids, surface, forcing, psf, written,
+                      progress.sub(5, 99))
     except BaseException:
         for path in written:
             remove_quietly(path)
         raise
+    progress.report(100)
+    return load_simulation(folder)
 
 
 def _write_series(folder, settings, start, grids, surface, forcing, psf, written, progress):
     """The per-date loop and the tables; appends every path it writes to ``written``."""
     shift = -KELVIN_OFFSET if settings.units == "celsius" else 0.0
     dates = [(start + dt.timedelta(days=i)).isoformat() for i in range(settings.days)]
-    result = SimulationResult(folder=os.path.abspath(folder),
-                              pairs=_path(folder, "pairs.csv"), truth_table=_path(folder, "truth.csv"),
-                              landcover=_path(folder, "landcover.tif"),
-                              metadata=_path(folder, "simulation.json"), dates=dates,
-                              coarse={}, fine={}, fine_grid=grids.fine, coarse_grid=grids.coarse)
-    rows = []
+    pairs, rows = [], []
     for i, date in enumerate(dates):
         world = surface.temperature(i, forcing)
         clouds = _cloud_field(settings.seed, i, forcing.cloud[i], psf.blocks)
@@ -216,21 +260,22 @@ def _write_series(folder, settings, start, grids, surface, forcing, psf, written
             threshold, field_blocks = clouds
             cover = psf.apply_blocks((field_blocks > threshold).astype(np.float64))
             coarse[cover > CLOUDY_FOOTPRINT] = np.nan
-        result.coarse[date] = _write(written, _path(folder, "coarse", f"{date}.tif"),
-                                     coarse + shift, grids.coarse, settings.units, date, "coarse")
+        pair = {"date": date, "fine": "", "coarse": f"coarse/{date}.tif"}
+        _write(written, folder, pair["coarse"], coarse + shift, grids.coarse, settings.units, date)
         truth = grids.fine_window(world)
         if settings.write_truth:
-            result.truth[date] = _write(written, _path(folder, "truth", f"{date}.tif"),
-                                        truth + np.float32(shift), grids.fine, settings.units, date, "truth")
+            _write(written, folder, f"truth/{date}.tif", truth + np.float32(shift), grids.fine,
+                   settings.units, date)
         fine_valid = ""
         if i % settings.revisit == 0:
             fine = truth + sensor.normal(0.0, settings.fine_noise, truth.shape).astype(np.float32)
             if clouds is not None:
                 threshold, field_blocks = clouds
                 fine[grids.fine_window(zoom(field_blocks, BLOCK, order=1)) > threshold] = np.nan
-            result.fine[date] = _write(written, _path(folder, "fine", f"{date}.tif"),
-                                       fine + np.float32(shift), grids.fine, settings.units, date, "fine")
+            pair["fine"] = f"fine/{date}.tif"
+            _write(written, folder, pair["fine"], fine + np.float32(shift), grids.fine, settings.units, date)
             fine_valid = f"{np.isfinite(fine).mean():.4f}"
+        pairs.append(pair)
         rows.append({"date": date, "truth": f"truth/{date}.tif" if settings.write_truth else "",
                      "air_temperature": f"{forcing.air[i] + shift:.3f}",
                      "heat_wave": f"{forcing.heat_wave[i]:.3f}", "coarse_bias": f"{forcing.bias[i]:.3f}",
@@ -238,14 +283,13 @@ def _write_series(folder, settings, start, grids, surface, forcing, psf, written
                      "coarse_valid": f"{np.isfinite(coarse).mean():.4f}", "fine_valid": fine_valid})
         progress.step(i + 1, len(dates) + 1)
 
-    written.extend([result.landcover, result.landcover + ".aux.xml"])
-    _write_landcover(result.landcover, surface.classes, grids)
-    written.append(_write_csv(result.pairs, ["date", "fine", "coarse"],
-                              [{"date": d, "fine": f"fine/{d}.tif" if d in result.fine else "",
-                                "coarse": f"coarse/{d}.tif"} for d in dates]))
-    written.append(_write_csv(result.truth_table, list(rows[0]), rows))
-    written.append(_write_metadata(result.metadata, settings, grids, surface, forcing, dates))
-    return result
+    landcover = _path(folder, "landcover.tif")
+    written.extend([landcover, landcover + ".aux.xml"])
+    _write_landcover(landcover, surface.classes, grids)
+    written.append(_write_csv(_path(folder, "pairs.csv"), ["date", "fine", "coarse"], pairs))
+    written.append(_write_csv(_path(folder, "truth.csv"), list(rows[0]), rows))
+    written.append(_write_metadata(_path(folder, "simulation.json"), settings, grids, surface,
+                                   forcing, dates))
 
 
 def _path(folder: str, *parts: str) -> str:
@@ -280,13 +324,20 @@ def _cloud_field(seed: int, day: int, cover: float, blocks):
     return float(np.quantile(field_blocks, 1.0 - cover)), field_blocks
 
 
-def _write(written: List[str], path: str, array: np.ndarray, grid: Grid, units: str, date: str,
-           kind: str) -> str:
+def _write(written: List[str], folder: str, relative: str, array: np.ndarray, grid: Grid,
+           units: str, date: str) -> None:
+    """Write a Float32 LST raster at folder/relative ('kind/DATE.tif')."""
+    kind = relative.split("/")[0]
+    path = _path(folder, relative)
     with RasterWriter(path, grid, units=units, descriptions=[f"{kind} LST {date}"],
                       metadata={"SIM_DATE": date, "SIM_KIND": kind}) as writer:
         writer.write(array.astype(np.float32))
     written.append(path)
-    return path
+
+
+def _read_csv(path: str) -> List[dict]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
 
 
 def _write_landcover(path: str, classes: np.ndarray, grids: SceneGrids) -> str:

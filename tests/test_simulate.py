@@ -18,7 +18,7 @@ from lst_fusion_plugin.core.sim_forcing import VARIABILITY, make_forcing
 from lst_fusion_plugin.core.sim_landscape import (BARE, CLASSES, FOREST, HARVESTED, IRRIGATED,
                                                   RAINFED, URBAN, WATER, make_landcover)
 from lst_fusion_plugin.core.sim_surface import Surface
-from lst_fusion_plugin.core.simulate import SimulationSettings, simulate_series
+from lst_fusion_plugin.core.simulate import SimulationSettings, load_simulation, simulate_series
 
 gdal.UseExceptions()
 
@@ -104,6 +104,26 @@ def test_folder_layout_pairs_table_grids_units_and_clouds(tmp_path):
     meta = load_json(result.metadata)
     assert meta["settings"]["seed"] == 3 and meta["fine_grid"]["crs"] == "EPSG:32631"
     assert {c["name"] for c in meta["classes"]} >= {"water", "forest", "urban", "road", "bare soil"}
+
+
+def test_load_simulation_gives_back_what_simulate_returned(tmp_path):
+    written = simulate_series(str(tmp_path / "sim"), rows=64, cols=64, days=20, cloud_fraction=0.3,
+                              seed=2, variability="low")
+    loaded = load_simulation(str(tmp_path / "sim"))
+    assert loaded == written
+    assert loaded.settings == SimulationSettings(rows=64, cols=64, days=20, cloud_fraction=0.3,
+                                                 seed=2, variability="low")
+    assert sorted(loaded.fine) == ["2023-06-01", "2023-06-17"]
+    assert loaded.daily["2023-06-17"]["fine_valid"] is not None
+    assert loaded.daily["2023-06-18"]["fine_valid"] is None
+    clear = loaded.clearest_dates(3, fine=False)
+    assert len(clear) == 3 and clear == sorted(clear) and not set(clear) & set(loaded.fine)
+    worst_kept = max(loaded.daily[d]["cloud_cover"] for d in clear)
+    others = [loaded.daily[d]["cloud_cover"] for d in loaded.dates if d not in clear and d not in loaded.fine]
+    assert worst_kept <= min(others)
+    with pytest.raises(InputError, match="no complete simulation: pairs.csv"):
+        os.remove(loaded.pairs)
+        load_simulation(loaded.folder)
 
 
 def test_celsius_is_kelvin_minus_273_15(tmp_path):
