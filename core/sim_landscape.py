@@ -158,9 +158,12 @@ def make_landcover(rng: np.random.Generator, shape: Tuple[int, int], pixel: floa
         lr, lc = rng.uniform(0, rows), rng.uniform(0, cols)
         ra, rb = rng.uniform(100.0, 400.0, 2) / pixel
         tilt = rng.uniform(0, np.pi)
-        u = (xx - lc) * np.cos(tilt) + (yy - lr) * np.sin(tilt)
-        v = -(xx - lc) * np.sin(tilt) + (yy - lr) * np.cos(tilt)
-        classes[(u / ra) ** 2 + (v / rb) ** 2 < 1.0] = WATER
+        reach = int(max(ra, rb)) + 2
+        box = (slice(max(0, int(lr) - reach), min(rows, int(lr) + reach)),
+               slice(max(0, int(lc) - reach), min(cols, int(lc) + reach)))
+        u = (xx[box] - lc) * np.cos(tilt) + (yy[box] - lr) * np.sin(tilt)
+        v = -(xx[box] - lc) * np.sin(tilt) + (yy[box] - lr) * np.cos(tilt)
+        classes[box][(u / ra) ** 2 + (v / rb) ** 2 < 1.0] = WATER
 
     # highways through the town (drawn last: bridges cross the river)
     for road_angle in rng.uniform(0, np.pi, 3):
