@@ -35,6 +35,7 @@ class Simulate(LstFusionAlgorithm):
     CENTRE_LON = "CENTRE_LON"
     OUTPUT_FOLDER = "OUTPUT_FOLDER"
     PAIRS = "PAIRS"
+    NATIVE_PAIRS = "NATIVE_PAIRS"
     TRUTH_TABLE = "TRUTH_TABLE"
     LANDCOVER = "LANDCOVER"
     FINE_COUNT = "FINE_COUNT"
@@ -57,10 +58,12 @@ class Simulate(LstFusionAlgorithm):
             "Variability (low/medium/high) sets how strongly the temperature changes in space "
             "and time: higher variability makes fusion harder. The same seed and settings give "
             "the same files.\n\n"
-            "Output folder: pairs.csv (date,fine,coarse: the pairs table that training and "
-            "series tools read), truth.csv (date,truth and the daily air temperature, heat wave, "
-            "coarse bias, cloud cover and valid shares), coarse/, fine/, truth/ (one GeoTIFF per "
-            "date), landcover.tif and simulation.json (every setting, grid, class and event). "
+            "Output folder: pairs.csv (date,fine,coarse with the coarse images resampled "
+            "bilinearly onto the fine grid, as aligntofine does: the pairs table that fusion, "
+            "training and series tools read), pairs_native.csv (the same dates with the coarse "
+            "images on their own MODIS grid, to align yourself), truth.csv (date,truth and the daily air temperature, heat wave, "
+            "coarse bias, cloud cover and valid shares), coarse/, coarse_on_fine/, fine/, truth/ "
+            "(one GeoTIFF per date), landcover.tif and simulation.json (every setting, grid, class and event). "
             "The folder must be new, empty or hold an earlier simulation, which is replaced.")
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS's name)
@@ -119,7 +122,9 @@ class Simulate(LstFusionAlgorithm):
             self.addParameter(parameter)
         self.addParameter(QgsProcessingParameterFolderDestination(
             self.OUTPUT_FOLDER, self.tr("Output series folder")))
-        self.addOutput(QgsProcessingOutputFile(self.PAIRS, self.tr("Pairs table (pairs.csv)")))
+        self.addOutput(QgsProcessingOutputFile(self.PAIRS, self.tr("Pairs table, coarse on the fine grid (pairs.csv)")))
+        self.addOutput(QgsProcessingOutputFile(self.NATIVE_PAIRS,
+                                               self.tr("Pairs table, native coarse grid (pairs_native.csv)")))
         self.addOutput(QgsProcessingOutputFile(self.TRUTH_TABLE, self.tr("Truth table (truth.csv)")))
         self.addOutput(QgsProcessingOutputRasterLayer(self.LANDCOVER, self.tr("Land cover")))
         self.addOutput(QgsProcessingOutputNumber(self.FINE_COUNT, self.tr("Number of fine images")))
@@ -150,5 +155,6 @@ class Simulate(LstFusionAlgorithm):
         feedback.pushInfo(self.tr(f"Wrote {len(result.dates)} coarse and {len(result.fine)} fine "
                                   f"images to {result.folder}; pairs table {result.pairs}."))
         return {self.OUTPUT_FOLDER: result.folder, self.PAIRS: result.pairs,
+                self.NATIVE_PAIRS: result.pairs_native,
                 self.TRUTH_TABLE: result.truth_table, self.LANDCOVER: result.landcover,
                 self.FINE_COUNT: len(result.fine)}

@@ -20,6 +20,7 @@ from typing import Tuple
 import numpy as np
 from osgeo import osr
 from scipy import sparse
+from scipy.ndimage import map_coordinates
 
 from .grid import Grid
 
@@ -179,3 +180,63 @@ class PointSpreadFunction:
     def apply(self, world_array: np.ndarray) -> np.ndarray:
         """PSF-weighted means of a world array, shape (coarse rows, coarse cols), float64."""
         return self.apply_blocks(self.block_mean(world_array))
+
+
+class BilinearToFine:
+    """Resamples coarse-grid arrays onto the fine grid, as ``lstfusion:aligntofine`` does with bilinear.
+
+    Fine pixel centres are projected to the coarse grid once (exactly on a
+    lattice of every :data:`LATTICE` th pixel, linearly in between, as GDAL's
+    warper approximates too); a date then costs a few gathers. The value is the
+    bilinear interpolation of the four surrounding coarse pixel centres, with
+    no-data neighbours left out and the weights of the valid ones renormalised
+    (as GDAL does); the pixel is no-data when the coarse pixel under its
+    centre is no-data. Matches gdal.Warp's bilinear with an exact
+    transformation (errorThreshold=0) to 1e-4 K, and ``align_to_grid(...,
+    'bilinear')`` (GDAL's default 0.125-pixel approximation) to ~0.1 K.
+    """
+
+    LATTICE = 8
+
+    def __init__(self, grids: SceneGrids):
+        rows, cols = grids.fine.shape
+        lattice_rows = np.unique(np.r_[np.arange(0, rows, self.LATTICE), rows - 1])
+        lattice_cols = np.unique(np.r_[np.arange(0, cols, self.LATTICE), cols - 1])
+        x0, px, _, y0, _, py = grids.fine.transform
+        lx, ly = np.meshgrid(x0 + (lattice_cols + 0.5) * px, y0 + (lattice_rows + 0.5) * py)
+        sx, sy = transform_points(grids.utm, grids.sinusoidal, lx, ly)
+        cx0, cpx, _, cy0, _, cpy = grids.coarse.transform
+        # coarse pixel coordinates (0 = centre of the first pixel) on the lattice, then everywhere
+        lattice = ((sy - cy0) / cpy - 0.5, (sx - cx0) / cpx - 0.5)
+        at_r = np.interp(np.arange(rows), lattice_rows, np.arange(lattice_rows.size))
+        at_c = np.interp(np.arange(cols), lattice_cols, np.arange(lattice_cols.size))
+        where = np.meshgrid(at_r, at_c, indexing="ij")
+        row, col = (map_coordinates(grid, where, order=1) for grid in lattice)
+        width = grids.coarse.width
+        r0, c0 = np.floor(row).astype(np.int64), np.floor(col).astype(np.int64)
+        fr, fc = (row - r0).astype(np.float32), (col - c0).astype(np.float32)
+        self.neighbours = [((r0 + dr) * width + c0 + dc).ravel().astype(np.int32)
+                           for dr, dc in ((0, 0), (0, 1), (1, 0), (1, 1))]
+        self.weights = [w.ravel() for w in ((1 - fr) * (1 - fc), (1 - fr) * fc, fr * (1 - fc), fr * fc)]
+        self.nearest = (np.floor(row + 0.5).astype(np.int64) * width
+                        + np.floor(col + 0.5).astype(np.int64)).ravel().astype(np.int32)
+        self.shape = (rows, cols)
+
+    def apply(self, coarse: np.ndarray) -> np.ndarray:
+        """A (coarse rows, coarse cols) array with NaN gaps -> float32 (fine rows, fine cols)."""
+        flat = coarse.astype(np.float32).ravel()
+        valid = np.isfinite(flat)
+        if valid.all():
+            out = sum(w * flat[i] for i, w in zip(self.neighbours, self.weights))
+            return out.reshape(self.shape)
+        values = np.where(valid, flat, np.float32(0))
+        total = np.zeros(self.nearest.size, np.float32)
+        weight = np.zeros(self.nearest.size, np.float32)
+        for index, w in zip(self.neighbours, self.weights):
+            w_valid = w * valid[index]
+            total += w_valid * values[index]
+            weight += w_valid
+        usable = valid[self.nearest] & (weight > 0)
+        out = np.full(self.nearest.size, np.nan, np.float32)
+        out[usable] = total[usable] / weight[usable]
+        return out.reshape(self.shape)

@@ -7,17 +7,23 @@ responses and events (:mod:`sim_surface`, :mod:`sim_forcing`), and observes it
 
 * with a coarse sensor (MODIS-like: 926.6 m sinusoidal grid) on every date:
   truth aggregated by a Gaussian point-spread function (:mod:`sim_sensor`),
-  plus a date-dependent bias and white noise, cloudy pixels no-data;
+  plus a date-dependent bias and white noise, cloudy pixels no-data; each
+  coarse image is also written bilinearly resampled onto the fine grid (what
+  ``lstfusion:aligntofine`` makes of it), ready for fusion and training;
 * with a fine sensor (Landsat-like: the truth's 30 m grid) every ``revisit``
   days: truth plus white noise, cloudy pixels no-data.
 
 The folder it writes (``F`` below) is a series folder like the one
-``lstfusion:buildseries`` makes, plus the truth:
+``lstfusion:buildseries`` makes (coarse images aligned on the fine grid), plus
+the native coarse images and the truth:
 
-    F/pairs.csv          date,fine,coarse   (relative paths; fine empty on coarse-only dates)
+    F/pairs.csv          date,fine,coarse   (coarse on the fine grid; relative paths; fine
+                                             empty on coarse-only dates)
+    F/pairs_native.csv   date,fine,coarse   (coarse on its own MODIS grid)
     F/truth.csv          date,truth,air_temperature,heat_wave,coarse_bias,cloud_cover,
                          coarse_valid,fine_valid
     F/coarse/DATE.tif    coarse LST, every date        (MODIS sinusoidal, ~926.6 m)
+    F/coarse_on_fine/DATE.tif  the same, bilinear on the fine grid (UTM, 30 m)
     F/fine/DATE.tif      fine LST, every revisit date  (UTM, 30 m)
     F/truth/DATE.tif     true LST, every date          (UTM, 30 m, no gaps)
     F/landcover.tif      class codes (Byte, colour table, class names)
@@ -45,7 +51,8 @@ from .progress import Progress, ensure
 from .raster_io import GTIFF_OPTIONS, RasterWriter, read_grid, remove_quietly
 from .sim_forcing import MAX_CLOUD_COVER, VARIABILITY, make_forcing
 from .sim_landscape import CLASSES, make_landcover, smooth_field
-from .sim_sensor import BLOCK, MODIS_PIXEL, PSF_TRUNCATION, PointSpreadFunction, SceneGrids
+from .sim_sensor import (BLOCK, MODIS_PIXEL, PSF_TRUNCATION, BilinearToFine, PointSpreadFunction,
+                         SceneGrids)
 from .sim_surface import Surface
 
 FINE_PIXEL = 30.0
@@ -66,8 +73,8 @@ MOISTURE_MODES = 3
 # independent random streams: the landscape does not change with days or variability
 _LANDSCAPE, _FORCING, _CLOUDS, _SENSOR = range(1, 5)
 
-_OUTPUT_FILES = ("pairs.csv", "truth.csv", "landcover.tif", "simulation.json")
-_OUTPUT_DIRS = ("fine", "coarse", "truth")
+_OUTPUT_FILES = ("pairs.csv", "pairs_native.csv", "truth.csv", "landcover.tif", "simulation.json")
+_OUTPUT_DIRS = ("fine", "coarse", "coarse_on_fine", "truth")
 
 
 @dataclass(frozen=True)
@@ -139,8 +146,10 @@ class SimulationSettings:
 class SimulationResult:
     """A simulation folder: where everything is. Paths are absolute; dicts are keyed by ISO date.
 
-    ``coarse`` has every date, ``fine`` the revisit dates, ``truth`` every date
-    (empty when the truth was not written). ``daily`` holds, per date, the
+    ``coarse`` (native MODIS grid) and ``coarse_on_fine`` (bilinear on the
+    fine grid) have every date, ``fine`` the revisit dates, ``truth`` every
+    date (empty when the truth was not written). ``pairs`` lists the coarse
+    images on the fine grid, ``pairs_native`` the native ones. ``daily`` holds, per date, the
     truth table's numbers: ``air_temperature`` (the simulation's units),
     ``heat_wave`` and ``coarse_bias`` (K), ``cloud_cover``, ``coarse_valid``
     and ``fine_valid`` (shares 0-1; ``fine_valid`` is None without a fine image).
@@ -149,11 +158,13 @@ class SimulationResult:
 
     folder: str
     pairs: str
+    pairs_native: str
     truth_table: str
     landcover: str
     metadata: str
     dates: List[str]
     coarse: Dict[str, str]
+    coarse_on_fine: Dict[str, str]
     fine: Dict[str, str]
     truth: Dict[str, str]
     daily: Dict[str, dict]
@@ -181,6 +192,7 @@ def load_simulation(folder: str) -> SimulationResult:
     with open(paths["simulation.json"], encoding="utf-8") as handle:
         settings = SimulationSettings(**json.load(handle)["settings"])
     pairs = _read_csv(paths["pairs.csv"])
+    native = _read_csv(paths["pairs_native.csv"])
     daily_rows = _read_csv(paths["truth.csv"])
 
     def absolute(relative: str) -> str:
@@ -191,13 +203,15 @@ def load_simulation(folder: str) -> SimulationResult:
     daily = {row["date"]: {key: float(row[key]) if row[key] else None for key in numbers}
              for row in daily_rows}
     return SimulationResult(
-        folder=os.path.abspath(folder), pairs=paths["pairs.csv"], truth_table=paths["truth.csv"],
+        folder=os.path.abspath(folder), pairs=paths["pairs.csv"],
+        pairs_native=paths["pairs_native.csv"], truth_table=paths["truth.csv"],
         landcover=paths["landcover.tif"], metadata=paths["simulation.json"], dates=dates,
-        coarse={row["date"]: absolute(row["coarse"]) for row in pairs},
+        coarse={row["date"]: absolute(row["coarse"]) for row in native},
+        coarse_on_fine={row["date"]: absolute(row["coarse"]) for row in pairs},
         fine={row["date"]: absolute(row["fine"]) for row in pairs if row["fine"]},
         truth={row["date"]: absolute(row["truth"]) for row in daily_rows if row["truth"]},
         daily=daily, settings=settings, fine_grid=read_grid(paths["landcover.tif"]),
-        coarse_grid=read_grid(absolute(pairs[0]["coarse"])))
+        coarse_grid=read_grid(absolute(native[0]["coarse"])))
 
 
 def simulate_series(folder: str, settings: Optional[SimulationSettings] = None,
@@ -230,12 +244,13 @@ def simulate_series(folder: str, settings: Optional[SimulationSettings] = None,
                            settings.centre_lat, variability, settings.cloud_fraction,
                            settings.coarse_bias, settings.coarse_bias_std, MOISTURE_MODES)
     psf = PointSpreadFunction(grids, settings.psf_sigma)
+    to_fine = BilinearToFine(grids)
     progress.report(5)
     progress.check()
 
     written: List[str] = []
     try:
-        _write_series(folder, settings, start, grids, surface, forcing, psf, written,
+        _write_series(folder, settings, start, grids, surface, forcing, (psf, to_fine), written,
                       progress.sub(5, 99))
     except BaseException:
         for path in written:
@@ -245,8 +260,9 @@ def simulate_series(folder: str, settings: Optional[SimulationSettings] = None,
     return load_simulation(folder)
 
 
-def _write_series(folder, settings, start, grids, surface, forcing, psf, written, progress):
+def _write_series(folder, settings, start, grids, surface, forcing, sensor_maps, written, progress):
     """The per-date loop and the tables; appends every path it writes to ``written``."""
+    psf, to_fine = sensor_maps
     shift = -KELVIN_OFFSET if settings.units == "celsius" else 0.0
     dates = [(start + dt.timedelta(days=i)).isoformat() for i in range(settings.days)]
     pairs, rows = [], []
@@ -260,8 +276,10 @@ def _write_series(folder, settings, start, grids, surface, forcing, psf, written
             threshold, field_blocks = clouds
             cover = psf.apply_blocks((field_blocks > threshold).astype(np.float64))
             coarse[cover > CLOUDY_FOOTPRINT] = np.nan
-        pair = {"date": date, "fine": "", "coarse": f"coarse/{date}.tif"}
-        _write(written, folder, pair["coarse"], coarse + shift, grids.coarse, settings.units, date)
+        pair = {"date": date, "fine": "", "coarse": f"coarse_on_fine/{date}.tif"}
+        _write(written, folder, f"coarse/{date}.tif", coarse + shift, grids.coarse, settings.units, date)
+        _write(written, folder, pair["coarse"], to_fine.apply(coarse + shift), grids.fine,
+               settings.units, date)
         truth = grids.fine_window(world)
         if settings.write_truth:
             _write(written, folder, f"truth/{date}.tif", truth + np.float32(shift), grids.fine,
@@ -287,6 +305,8 @@ def _write_series(folder, settings, start, grids, surface, forcing, psf, written
     written.extend([landcover, landcover + ".aux.xml"])
     _write_landcover(landcover, surface.classes, grids)
     written.append(_write_csv(_path(folder, "pairs.csv"), ["date", "fine", "coarse"], pairs))
+    native = [dict(p, coarse=f"coarse/{p['date']}.tif") for p in pairs]
+    written.append(_write_csv(_path(folder, "pairs_native.csv"), ["date", "fine", "coarse"], native))
     written.append(_write_csv(_path(folder, "truth.csv"), list(rows[0]), rows))
     written.append(_write_metadata(_path(folder, "simulation.json"), settings, grids, surface,
                                    forcing, dates))

@@ -44,7 +44,8 @@ def test_same_seed_gives_identical_files_and_another_seed_does_not(tmp_path):
     b = simulate_series(str(tmp_path / "b"), settings)
     c = simulate_series(str(tmp_path / "c"), settings, seed=8)
     files = [os.path.relpath(p, a.folder) for p in
-             [a.pairs, a.truth_table, *a.coarse.values(), *a.fine.values(), *a.truth.values()]]
+             [a.pairs, a.pairs_native, a.truth_table, *a.coarse.values(), *a.coarse_on_fine.values(),
+              *a.fine.values(), *a.truth.values()]]
     for rel in files:
         assert filecmp.cmp(os.path.join(a.folder, rel), os.path.join(b.folder, rel), shallow=False), rel
     np.testing.assert_array_equal(landcover(a), landcover(b))
@@ -61,9 +62,12 @@ def test_folder_layout_pairs_table_grids_units_and_clouds(tmp_path):
     assert [r["date"] for r in rows][:3] == ["2024-03-30", "2024-03-31", "2024-04-01"]
     assert len(rows) == 35 and rows[-1]["date"] == "2024-05-03"
     assert [r["date"] for r in rows if r["fine"]] == ["2024-03-30", "2024-04-15", "2024-05-01"]
-    for r in rows:
-        assert r["coarse"] == f"coarse/{r['date']}.tif"
+    native = table(result.pairs_native)
+    assert [(r["date"], r["fine"]) for r in native] == [(r["date"], r["fine"]) for r in rows]
+    for r, n in zip(rows, native):
+        assert r["coarse"] == f"coarse_on_fine/{r['date']}.tif" and n["coarse"] == f"coarse/{r['date']}.tif"
         assert os.path.exists(os.path.join(result.folder, r["coarse"]))
+        assert os.path.exists(os.path.join(result.folder, n["coarse"]))
         if r["fine"]:
             assert r["fine"] == f"fine/{r['date']}.tif"
             assert os.path.exists(os.path.join(result.folder, r["fine"]))
@@ -76,6 +80,7 @@ def test_folder_layout_pairs_table_grids_units_and_clouds(tmp_path):
     assert fine.srs().GetAuthorityCode(None) == "32631"  # UTM 31N holds the default centre
     assert read_grid(result.truth["2024-04-02"]).difference(fine) is None
     assert read_grid(result.landcover).difference(fine) is None
+    assert read_grid(result.coarse_on_fine["2024-04-02"]).difference(fine) is None
     coarse = read_grid(result.coarse["2024-04-02"])
     assert coarse.pixel_size == pytest.approx((926.625433055833,) * 2)
     assert "Sinusoidal" in coarse.crs_wkt
@@ -126,10 +131,34 @@ def test_load_simulation_gives_back_what_simulate_returned(tmp_path):
         load_simulation(loaded.folder)
 
 
+def test_coarse_on_fine_is_the_bilinear_alignment_of_the_native_coarse(tmp_path):
+    result = simulate_series(str(tmp_path / "sim"), rows=200, cols=160, days=4, cloud_fraction=0.3,
+                             seed=21)
+    assert any(np.isnan(read_array(p)).any() for p in result.coarse.values())  # gaps are exercised
+    fine = result.fine_grid
+    for date in result.dates:
+        mine = read_array(result.coarse_on_fine[date])
+        # GDAL with an exact transformation: the same numbers
+        exact = gdal.Warp("", result.coarse[date], format="MEM", outputBounds=fine.bounds,
+                          width=fine.width, height=fine.height, dstSRS=fine.crs_wkt,
+                          resampleAlg="bilinear", dstNodata=np.nan, errorThreshold=0,
+                          outputType=gdal.GDT_Float32)
+        reference = exact.GetRasterBand(1).ReadAsArray()
+        both = np.isfinite(mine) & np.isfinite(reference)
+        assert both.sum() > 1000
+        assert np.abs(mine - reference)[both].max() < 1e-3
+        # lstfusion:aligntofine's engine (GDAL's approximate transformer, gap rule): close, same gaps
+        align_to_grid(result.coarse[date], fine, str(tmp_path / "aligned.tif"), "bilinear")
+        aligned = read_array(str(tmp_path / "aligned.tif"))
+        assert (np.isnan(aligned) == np.isnan(mine)).mean() > 0.995
+        both = np.isfinite(mine) & np.isfinite(aligned)
+        assert np.abs(mine - aligned)[both].mean() < 0.05 and np.abs(mine - aligned)[both].max() < 0.4
+
+
 def test_celsius_is_kelvin_minus_273_15(tmp_path):
     kelvin = simulate_series(str(tmp_path / "k"), rows=64, cols=64, days=2, seed=5)
     celsius = simulate_series(str(tmp_path / "c"), rows=64, cols=64, days=2, seed=5, units="celsius")
-    for kind in ("truth", "coarse", "fine"):
+    for kind in ("truth", "coarse", "coarse_on_fine", "fine"):
         k, c = getattr(kelvin, kind)["2023-06-01"], getattr(celsius, kind)["2023-06-01"]
         assert read_units(c) == "celsius"
         np.testing.assert_allclose(read_array(c), read_array(k) - 273.15, atol=1e-3)
@@ -330,12 +359,13 @@ def test_processing_run_writes_a_chainable_series(processing, tmp_path):
         "CLOUD_FRACTION": 0.2, "SEED": 9, "UNITS": 1, "OUTPUT_FOLDER": folder})
     assert result["OUTPUT_FOLDER"] == os.path.abspath(folder)
     assert result["PAIRS"] == os.path.join(result["OUTPUT_FOLDER"], "pairs.csv")
+    assert result["NATIVE_PAIRS"] == os.path.join(result["OUTPUT_FOLDER"], "pairs_native.csv")
     assert result["FINE_COUNT"] == 2
     rows = table(result["PAIRS"])
     assert rows[0]["date"] == "2024-01-15" and len(rows) == 20
     assert [r["date"] for r in rows if r["fine"]] == ["2024-01-15", "2024-01-31"]
     coarse = os.path.join(folder, rows[5]["coarse"])
-    assert read_units(coarse) == "celsius"
+    assert read_units(coarse) == "celsius" and read_grid(coarse).shape == (96, 80)
     assert read_grid(result["LANDCOVER"]).shape == (96, 80)
     meta = load_json(os.path.join(folder, "simulation.json"))
     assert meta["settings"]["variability"] == "high" and meta["units"] == "celsius"
