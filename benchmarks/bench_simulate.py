@@ -2,8 +2,10 @@
 
 Each configuration runs in a fresh subprocess, which reports its wall time and
 peak resident memory; the output goes to a temporary folder that is removed.
-Prints the time, the fine megapixels of truth produced per second, the share of
-time with versus without writing the truth, and the naive-baseline RMSE
+Every date writes a coarse image on its MODIS grid and on the fine grid, and the
+truth (or not: second configuration); every 16th date a fine image. Prints the
+time, fine megapixels simulated per second (rows x cols x dates / time), the
+ratio of the time with versus without writing the truth, and the naive-baseline RMSE
 (fine_ref + coarse_target - coarse_ref, coarse aligned bilinearly) at each
 variability on a smaller scene.
 

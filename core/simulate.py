@@ -30,8 +30,10 @@ the native coarse images and the truth:
     F/simulation.json    settings, grids, classes, events, sensor model
 
 Same seed and settings give the same files, bit for bit. The landscape depends
-only on the seed and the size, so low/medium/high variability runs of one seed
-show the same scene.
+only on the seed, the size and the centre (the variability only decides which
+rainfed parcels get harvested), and the weather, clouds and sensor noise only
+on the seed and the dates, so low/medium/high runs of one seed show the same
+scene under the same sky, with stronger or weaker changes.
 """
 import csv
 import datetime as dt
