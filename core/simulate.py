@@ -122,7 +122,13 @@ class SimulationSettings:
 
     def validate(self) -> None:
         """InputError naming the first setting out of range."""
+        whole = ("rows", "cols", "days", "revisit", "seed")
+        for name in whole:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise InputError(f"Simulation setting {name} must be a whole number, not {value!r}.")
         checks = (
+            (self.seed >= 0, f"the seed must be 0 or more, not {self.seed}"),
             (64 <= self.rows <= 4000, f"rows must be 64-4000 pixels, not {self.rows}"),
             (64 <= self.cols <= 4000, f"cols must be 64-4000 pixels, not {self.cols}"),
             (1 <= self.days <= 1096, f"the number of days must be 1-1096, not {self.days}"),

@@ -341,6 +341,11 @@ def test_bad_settings_are_refused_with_the_setting_named(tmp_path):
         simulate_series(str(tmp_path / "b"), rows=10)
     with pytest.raises(InputError, match="not a date"):
         simulate_series(str(tmp_path / "c"), start="June")
+    with pytest.raises(InputError, match="days must be a whole number"):
+        simulate_series(str(tmp_path / "d"), days=2.5)
+    with pytest.raises(InputError, match="cloud fraction must be 0-0.7"):
+        simulate_series(str(tmp_path / "e"), cloud_fraction=0.9)
+    assert not any((tmp_path / name).exists() for name in "abcde")  # nothing created
 
 
 def test_cancel_leaves_no_raster_behind(tmp_path):
