@@ -6,7 +6,7 @@ from qgis.core import QgsApplication
 
 from conftest import REPO
 
-EXPECTED_ALGORITHMS = {"aligntofine", "evaluate", "compare"}
+EXPECTED_ALGORITHMS = {"aligntofine", "evaluate", "compare", "simulate"}
 
 
 def test_provider_registers_with_its_algorithms(plugin):
