@@ -29,6 +29,10 @@ def _link_plugin() -> None:
 
 
 _link_plugin()
+sys.modules.pop("lst_fusion_plugin", None)  # never the repo-root module lst_fusion_plugin.py
+import lst_fusion_plugin  # noqa: E402  (the package, through the link)
+
+assert hasattr(lst_fusion_plugin, "__path__"), lst_fusion_plugin.__file__
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 if "XDG_RUNTIME_DIR" not in os.environ:  # Qt warns on every start without one
     os.environ["XDG_RUNTIME_DIR"] = os.path.join(REPO, ".build", "runtime")
