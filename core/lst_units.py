@@ -6,6 +6,9 @@ from .errors import InputError
 UNITS = ("kelvin", "celsius")
 """Units names, in the order of the Processing enum."""
 
+UNIT_LABELS = ("Kelvin", "Degrees Celsius")
+"""Names of :data:`UNITS` shown to users."""
+
 KELVIN_AT_0C = 273.15
 
 

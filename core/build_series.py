@@ -1,0 +1,264 @@
+"""From folders of downloaded MODIS and Landsat products to a gap-free, aligned series of pairs.
+
+For every date found (see :mod:`.series`): the MODIS granule(s) become LST
+with their QC mask (:mod:`.modis`; several tiles of one date are mosaicked;
+Terra MOD11A1 is preferred to Aqua MYD11A1 when both exist, as its overpass
+matches Landsat's), aligned onto the common fine grid (:mod:`.align`); the
+Landsat scene becomes LST with its QA_PIXEL mask (:mod:`.landsat`) read onto
+the same grid. The common grid is the first (earliest) Landsat scene's grid,
+optionally cut to an extent (snapped outward to its pixels). Each image is
+refused when its share of no-data on the common grid is above the maximum,
+otherwise its gaps are filled (:mod:`.gapfill`). The result:
+
+    OUTPUT_FOLDER/fine/landsat_YYYY-MM-DD.tif
+    OUTPUT_FOLDER/coarse/modis_YYYY-MM-DD.tif
+    OUTPUT_FOLDER/pairs.csv      date,fine,coarse (coarse-only dates: empty fine)
+    OUTPUT_FOLDER/summary.txt    what was kept, filled or refused, and why
+
+A date whose MODIS image is refused (or missing) is left out of the table; a
+date whose Landsat scene is refused stays as a coarse-only date.
+"""
+import datetime as dt
+import os
+import shutil
+from dataclasses import dataclass, field
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+from osgeo import gdal, osr
+
+from .align import align_to_grid, check_overlap
+from .errors import InputError
+from .gapfill import fill_gaps, gap_fraction
+from .grid import Grid
+from .landsat import DEFAULT_MASK, landsat_to_lst, open_landsat
+from .modis import modis_to_lst
+from .progress import Progress, ensure
+from .raster_io import UNITS_KEY, read_grid
+from .series import PairRow, find_landsat, find_modis, group_by_date, write_pairs
+
+FILL_METHODS = ("focal", "idw", "none")
+"""Gap filling of buildseries, in the order of the Processing enum."""
+
+PAIRS_NAME = "pairs.csv"
+SUMMARY_NAME = "summary.txt"
+
+
+@dataclass
+class SeriesOptions:
+    """Settings of :func:`build_series`. Gap limits are fractions (0-1) of the common grid."""
+
+    layer: str = "day"
+    quality: str = "survey"
+    mask: Sequence[str] = DEFAULT_MASK
+    units: str = "kelvin"
+    fill: str = "focal"
+    resampling: str = "bilinear"
+    max_gap_fine: float = 0.2
+    max_gap_coarse: float = 0.1
+    clip: Optional[Tuple[float, float, float, float, str]] = None
+    """(xmin, ymin, xmax, ymax, CRS WKT) of the area to keep, or None for the whole first scene."""
+
+
+@dataclass
+class SeriesReport:
+    """What :func:`build_series` did: the table, the summary and one line per file or date."""
+
+    pairs_path: str
+    summary_path: str
+    grid: Grid
+    pairs: int = 0
+    coarse_only: int = 0
+    refused: int = 0
+    lines: List[str] = field(default_factory=list)
+
+
+def clip_grid(grid: Grid, bounds: Tuple[float, float, float, float], crs_wkt: str) -> Grid:
+    """The part of ``grid`` covering ``bounds`` (given in ``crs_wkt``), snapped outward to its pixels.
+
+    InputError when the area does not overlap the grid.
+    """
+    x0, y0, x1, y1 = bounds
+    if crs_wkt:
+        source = osr.SpatialReference()
+        source.ImportFromWkt(crs_wkt)
+        source.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+        if not source.IsSame(grid.srs()):
+            x0, y0, x1, y1 = osr.CoordinateTransformation(source, grid.srs()).TransformBounds(x0, y0, x1, y1, 21)
+    gx0, dx, _, gy0, _, dy = grid.transform
+    c0 = max(0, int(np.floor((x0 - gx0) / dx + 1e-9)))
+    c1 = min(grid.width, int(np.ceil((x1 - gx0) / dx - 1e-9)))
+    r0 = max(0, int(np.floor((y1 - gy0) / dy + 1e-9)))
+    r1 = min(grid.height, int(np.ceil((y0 - gy0) / dy - 1e-9)))
+    if c1 <= c0 or r1 <= r0:
+        raise InputError("The clip extent does not overlap the first Landsat scene "
+                         f"(extent in its CRS: {x0:.6g}, {y0:.6g}, {x1:.6g}, {y1:.6g}; scene: "
+                         + ", ".join(f"{v:.6g}" for v in grid.bounds) + ").")
+    return grid.window(r0, c0, r1 - r0, c1 - c0)
+
+
+def build_series(modis_folder: str, landsat_folder: str, out_folder: str,
+                 options: Optional[SeriesOptions] = None, progress: Optional[Progress] = None) -> SeriesReport:
+    """Build the series folder; see the module docstring. Returns a :class:`SeriesReport`.
+
+    Progress is reported per file and cancel is checked between files. A file
+    that fails (bad product, no overlap...) is refused with its reason and the
+    run goes on; InputError only when nothing usable is found.
+    """
+    options = options or SeriesOptions()
+    progress = ensure(progress)
+    if options.fill not in FILL_METHODS:
+        raise InputError(f"Unknown gap filling '{options.fill}'; use one of {', '.join(FILL_METHODS)}.")
+    landsat, landsat_archives = find_landsat(landsat_folder)
+    modis, modis_archives = find_modis(modis_folder)
+    if not landsat:
+        raise InputError(f"No Landsat scene (*_ST_B10.TIF or an LST GeoTIFF) found in {landsat_folder}"
+                         + (" (archives must be extracted first)." if landsat_archives else "."))
+    if not modis:
+        raise InputError(f"No MODIS granule (.hdf) or LST GeoTIFF found in {modis_folder}"
+                         + (" (archives must be extracted first)." if modis_archives else "."))
+    first = landsat[0][1]
+    open_landsat(first)  # the grid's scene must be a usable Landsat band
+    grid = read_grid(first)
+    if options.clip:
+        grid = clip_grid(grid, options.clip[:4], options.clip[4])
+    os.makedirs(out_folder, exist_ok=True)
+    work = os.path.join(out_folder, ".work")
+    os.makedirs(work, exist_ok=True)
+    report = SeriesReport(os.path.join(out_folder, PAIRS_NAME), os.path.join(out_folder, SUMMARY_NAME), grid)
+    report.lines.append(f"Common grid: {grid.width} x {grid.height} pixels of {grid.pixel_size[0]:g} "
+                        f"from {os.path.basename(first)}" + (" (clipped)" if options.clip else ""))
+    report.lines.extend(f"skipped archive {a}: extract it first" for a in landsat_archives + modis_archives)
+    fine_by_date, coarse_by_date = group_by_date(landsat), group_by_date(modis)
+    dates = sorted(set(fine_by_date) | set(coarse_by_date))
+    rows: List[PairRow] = []
+    try:
+        for i, date in enumerate(dates):
+            progress.check()
+            step = progress.sub(100.0 * i / len(dates), 100.0 * (i + 1) / len(dates))
+            row = _one_date(date, fine_by_date.get(date, []), coarse_by_date.get(date, []),
+                            grid, out_folder, work, options, report, step)
+            progress.info(report.lines[-1])
+            if row:
+                rows.append(row)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if not rows:
+        raise InputError("No usable date: " + "; ".join(report.lines[1:]))
+    write_pairs(report.pairs_path, rows)
+    report.pairs = sum(1 for r in rows if r.fine)
+    report.coarse_only = sum(1 for r in rows if not r.fine)
+    _write_summary(report, options)
+    return report
+
+
+def _one_date(date: dt.date, fine_files: List[str], coarse_files: List[str], grid: Grid, out_folder: str,
+              work: str, options: SeriesOptions, report: SeriesReport, progress: Progress) -> Optional[PairRow]:
+    """Ingest, check, fill and align one date; return its table row or None when refused."""
+    if not coarse_files:
+        report.refused += 1
+        report.lines.append(f"{date}: refused Landsat {_names(fine_files)}: no MODIS image on this date")
+        return None
+    coarse, note = _coarse(date, coarse_files, grid, out_folder, work, options, progress.sub(0, 50))
+    if coarse is None:
+        report.refused += 1
+        report.lines.append(f"{date}: refused (MODIS {note})" + (
+            f"; Landsat {_names(fine_files)} unused" if fine_files else ""))
+        return None
+    if not fine_files:
+        report.lines.append(f"{date}: coarse only; MODIS {note}")
+        return PairRow(date, None, coarse)
+    progress.check()
+    fine, fine_note = _fine(date, fine_files, grid, out_folder, work, options, progress.sub(50, 100))
+    if fine is None:
+        report.refused += 1
+        report.lines.append(f"{date}: coarse only (Landsat {fine_note}); MODIS {note}")
+        return PairRow(date, None, coarse)
+    report.lines.append(f"{date}: pair kept; Landsat {fine_note}; MODIS {note}")
+    return PairRow(date, fine, coarse)
+
+
+def _names(paths: Sequence[str]) -> str:
+    return ", ".join(os.path.basename(p) for p in paths)
+
+
+def _coarse(date: dt.date, files: List[str], grid: Grid, out_folder: str, work: str,
+            options: SeriesOptions, progress: Progress) -> Tuple[Optional[str], str]:
+    """(path of the aligned, filled MODIS LST or None, note saying what happened)."""
+    terra = [f for f in files if not os.path.basename(f).upper().startswith("MYD")]
+    chosen = terra or files
+    notes = [f"{_names(sorted(set(files) - set(chosen)))} (Aqua) not used: Terra preferred"] if terra != files else []
+    ingested = []
+    for k, path in enumerate(chosen):
+        out = os.path.join(work, f"modis_{date}_{k}.tif")
+        try:
+            modis_to_lst(path, out, options.layer, None, options.quality, options.units,
+                         progress.sub(0, 30 * (k + 1) / len(chosen)))
+            check_overlap(read_grid(out), grid, os.path.basename(path))
+        except InputError as err:
+            notes.append(f"{os.path.basename(path)} not used: {err}")
+            continue
+        ingested.append(out)
+    if not ingested:
+        return None, "; ".join(notes) or "no usable file"
+    source = ingested[0]
+    if len(ingested) > 1:
+        source = os.path.join(work, f"modis_{date}.vrt")
+        mosaic = gdal.BuildVRT(source, ingested)
+        mosaic.SetMetadataItem(UNITS_KEY, options.units)  # a VRT does not carry it over
+        mosaic = None  # written on close
+    aligned = os.path.join(work, f"modis_{date}_aligned.tif")
+    try:
+        align_to_grid(source, grid, aligned, options.resampling, 1, progress.sub(30, 60))
+    except InputError as err:
+        return None, f"{_names(chosen)}: {err}"
+    final = os.path.join(out_folder, "coarse", f"modis_{date}.tif")
+    return _check_and_fill(aligned, final, options.max_gap_coarse, options, _names(chosen), notes,
+                           progress.sub(60, 100))
+
+
+def _fine(date: dt.date, files: List[str], grid: Grid, out_folder: str, work: str,
+          options: SeriesOptions, progress: Progress) -> Tuple[Optional[str], str]:
+    """(path of the filled Landsat LST on the grid or None, note saying what happened)."""
+    path = files[0]
+    notes = [f"{_names(files[1:])} not used: one scene per date"] if len(files) > 1 else []
+    ingested = os.path.join(work, f"landsat_{date}.tif")
+    try:
+        landsat_to_lst(path, ingested, None, options.mask, options.units, None, grid, progress.sub(0, 40))
+    except InputError as err:
+        return None, f"{os.path.basename(path)}: {err}"
+    final = os.path.join(out_folder, "fine", f"landsat_{date}.tif")
+    return _check_and_fill(ingested, final, options.max_gap_fine, options, os.path.basename(path), notes,
+                           progress.sub(40, 100))
+
+
+def _check_and_fill(path: str, final: str, max_gap: float, options: SeriesOptions, name: str,
+                    notes: List[str], progress: Progress) -> Tuple[Optional[str], str]:
+    """Refuse ``path`` above ``max_gap``, else fill it into ``final``; (final or None, note)."""
+    gaps = gap_fraction(path)
+    if gaps > max_gap:
+        return None, "; ".join([f"{name}: {100 * gaps:.1f} % no-data on the grid, above the "
+                                f"maximum {100 * max_gap:.1f} %"] + notes)
+    os.makedirs(os.path.dirname(final), exist_ok=True)
+    if gaps == 0 or options.fill == "none":
+        os.replace(path, final)
+        filled = "no gap" if gaps == 0 else f"{100 * gaps:.1f} % no-data left unfilled"
+    else:
+        fill_gaps(path, final, options.fill, progress=progress)
+        filled = f"{100 * gaps:.1f} % filled ({options.fill})"
+    return final, "; ".join([f"{name}: {filled}"] + notes)
+
+
+def _write_summary(report: SeriesReport, options: SeriesOptions) -> None:
+    """Write summary.txt: settings, counts and one line per date."""
+    header = [
+        "LST series built by lstfusion:buildseries",
+        f"units: {options.units}; MODIS {options.layer} layer, QC rule {options.quality}; "
+        f"Landsat mask {', '.join(options.mask) or 'none'}; gap filling {options.fill}; "
+        f"resampling {options.resampling}; maximum no-data {100 * options.max_gap_fine:.0f} % (Landsat), "
+        f"{100 * options.max_gap_coarse:.0f} % (MODIS)",
+        f"{report.pairs} pair(s), {report.coarse_only} coarse-only date(s), {report.refused} refused",
+        "",
+    ]
+    with open(report.summary_path, "w", encoding="utf-8") as f:
+        f.write("\n".join(header + report.lines) + "\n")
