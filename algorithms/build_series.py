@@ -100,7 +100,7 @@ class BuildSeries(LstFusionAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.COARSE_ONLY_COUNT, self.tr("Number of coarse-only dates")))
         self.addOutput(QgsProcessingOutputNumber(self.REFUSED_COUNT, self.tr("Number of refused images")))
 
-    def run(self, parameters, context, feedback, progress):
+    def process(self, parameters, context, feedback, progress):
         """Build the series folder."""
         options = SeriesOptions(
             layer=LAYERS[self.parameterAsEnum(parameters, self.LAYER, context)],

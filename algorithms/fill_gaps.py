@@ -92,7 +92,7 @@ class FillGaps(LstFusionAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.FILLED_PIXELS, self.tr("Number of filled pixels")))
         self.addOutput(QgsProcessingOutputNumber(self.VALID_FRACTION, self.tr("Fraction of valid pixels after")))
 
-    def run(self, parameters, context, feedback, progress):
+    def process(self, parameters, context, feedback, progress):
         """Fill INPUT's gaps into OUTPUT."""
         source = self.raster_source(parameters, self.INPUT, context)
         method = METHODS[self.parameterAsEnum(parameters, self.METHOD, context)]

@@ -56,7 +56,7 @@ class LandsatLst(LstFusionAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.VALID_FRACTION, self.tr("Fraction of valid pixels")))
         self.addOutput(QgsProcessingOutputString(self.SCALING, self.tr("Scaling used")))
 
-    def run(self, parameters, context, feedback, progress):
+    def process(self, parameters, context, feedback, progress):
         """Ingest INPUT with its QA_PIXEL into OUTPUT."""
         source = self.raster_source(parameters, self.INPUT, context)
         qa = self.raster_source(parameters, self.QA_PIXEL, context) if parameters.get(self.QA_PIXEL) else None

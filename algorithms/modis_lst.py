@@ -61,7 +61,7 @@ class ModisLst(LstFusionAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.VALID_FRACTION, self.tr("Fraction of valid pixels")))
         self.addOutput(QgsProcessingOutputString(self.SCALING, self.tr("Scaling assumed")))
 
-    def run(self, parameters, context, feedback, progress):
+    def process(self, parameters, context, feedback, progress):
         """Ingest INPUT with its QC into OUTPUT."""
         source = self.file_or_raster(parameters, self.INPUT, context)
         qc = self.file_or_raster(parameters, self.QC, context) if parameters.get(self.QC) else None

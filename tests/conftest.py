@@ -29,6 +29,10 @@ def _link_plugin() -> None:
 
 
 _link_plugin()
+# Import the package now: pytest later prepends the repository root itself to sys.path when the
+# checkout's folder name is not a Python identifier (e.g. 'wt-3'), and the root's
+# lst_fusion_plugin.py module would then shadow the package.
+import lst_fusion_plugin  # noqa: E402,F401
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 if "XDG_RUNTIME_DIR" not in os.environ:  # Qt warns on every start without one
     os.environ["XDG_RUNTIME_DIR"] = os.path.join(REPO, ".build", "runtime")
