@@ -1,13 +1,12 @@
 """lstfusion:modislst: MODIS MOD11A1/MYD11A1 (HDF4 granule or GeoTIFF) to LST with its QC mask."""
-import os
-
 from qgis.core import (QgsProcessingOutputNumber, QgsProcessingOutputString, QgsProcessingParameterEnum,
-                       QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer)
+                       QgsProcessingParameterFile, QgsProcessingParameterRasterDestination)
 
 from ..core.lst_units import UNIT_LABELS, UNITS as UNIT_NAMES
 from ..core.modis import LAYERS, QUALITY_RULES, modis_to_lst
 from .base import LstFusionAlgorithm
 
+FILE_FILTER = "MODIS LST (*.hdf *.HDF *.tif *.TIF *.tiff);;All files (*.*)"
 QUALITY_LABELS = [
     "Survey rule: produced, good data quality, LST error <= 3 K (bits 0-1 <= 1, 2-3 = 0, 6-7 <= 2)",
     "Best quality only (bits 0-1 = 0)",
@@ -46,10 +45,12 @@ class ModisLst(LstFusionAlgorithm):
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS's name)
         """Parameters: INPUT, QC, LAYER, QUALITY, UNITS -> OUTPUT, VALID_FRACTION, SCALING."""
-        self.addParameter(QgsProcessingParameterRasterLayer(
-            self.INPUT, self.tr("MODIS granule (.hdf) or LST GeoTIFF")))
-        self.addParameter(QgsProcessingParameterRasterLayer(
-            self.QC, self.tr("QC layer (optional: found automatically)"), optional=True))
+        # files, not layers: QGIS cannot load an HDF4 granule (several subdatasets) as one layer
+        self.addParameter(QgsProcessingParameterFile(
+            self.INPUT, self.tr("MODIS granule (.hdf) or LST GeoTIFF"), fileFilter=FILE_FILTER))
+        self.addParameter(QgsProcessingParameterFile(
+            self.QC, self.tr("QC layer (optional: found automatically)"), optional=True,
+            fileFilter=FILE_FILTER))
         self.addParameter(QgsProcessingParameterEnum(
             self.LAYER, self.tr("LST layer"), options=["Day (LST_Day_1km)", "Night (LST_Night_1km)"],
             defaultValue=0))
@@ -63,8 +64,8 @@ class ModisLst(LstFusionAlgorithm):
 
     def process(self, parameters, context, feedback, progress):
         """Ingest INPUT with its QC into OUTPUT."""
-        source = self.file_or_raster(parameters, self.INPUT, context)
-        qc = self.file_or_raster(parameters, self.QC, context) if parameters.get(self.QC) else None
+        source = self.parameterAsFile(parameters, self.INPUT, context)
+        qc = self.parameterAsFile(parameters, self.QC, context) or None
         layer = LAYERS[self.parameterAsEnum(parameters, self.LAYER, context)]
         quality = QUALITY_RULES[self.parameterAsEnum(parameters, self.QUALITY, context)]
         units = UNIT_NAMES[self.parameterAsEnum(parameters, self.UNITS, context)]
@@ -81,10 +82,3 @@ class ModisLst(LstFusionAlgorithm):
         self.style_output(context, output, units)
         return {self.OUTPUT: output, self.VALID_FRACTION: result["valid_fraction"],
                 self.SCALING: result["assumption"]}
-
-    def file_or_raster(self, parameters, name: str, context) -> str:
-        """A raster parameter's source; an HDF4 granule (which QGIS cannot load as one layer) by its path."""
-        value = parameters.get(name)
-        if isinstance(value, str) and value.lower().endswith(".hdf") and os.path.isfile(value):
-            return value
-        return self.raster_source(parameters, name, context)
