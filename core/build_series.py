@@ -190,7 +190,9 @@ def _coarse(date: dt.date, files: List[str], grid: Grid, out_folder: str, work: 
     notes = [f"{_names(sorted(set(files) - set(chosen)))} (Aqua) not used: Terra preferred"] if terra != files else []
     ingested = []
     for k, path in enumerate(chosen):
-        out = os.path.join(work, f"modis_{date}_{k}.tif")
+        # named after the granule, in a folder of its own, so that messages name the granule
+        folder = os.path.join(work, f"{date}_{k}")
+        out = os.path.join(folder, os.path.splitext(os.path.basename(path))[0] + ".tif")
         try:
             modis_to_lst(path, out, options.layer, None, options.quality, options.units,
                          progress.sub(0, 30 * (k + 1) / len(chosen)))
@@ -211,7 +213,7 @@ def _coarse(date: dt.date, files: List[str], grid: Grid, out_folder: str, work: 
     try:
         align_to_grid(source, grid, aligned, options.resampling, 1, progress.sub(30, 60))
     except InputError as err:
-        return None, f"{_names(chosen)}: {err}"
+        return None, f"{_names(chosen)}: " + str(err).replace(os.path.dirname(source) + os.sep, "")
     final = os.path.join(out_folder, "coarse", f"modis_{date}.tif")
     return _check_and_fill(aligned, final, options.max_gap_coarse, options, _names(chosen), notes,
                            progress.sub(60, 100))

@@ -1,0 +1,138 @@
+"""lstfusion:buildseries on a folder of fixture scenes plus the real MOD11A1 granule."""
+import os
+
+import numpy as np
+import pytest
+
+from conftest import MODIS_HDF
+from lst_fusion_plugin.core.build_series import SeriesOptions, build_series, clip_grid
+from lst_fusion_plugin.core.errors import InputError
+from lst_fusion_plugin.core.raster_io import read_array, read_grid, read_units
+from lst_fusion_plugin.core.series import read_pairs
+from product_fixtures import QA_CLOUD, QA_SHADOW, kelvin_field, write_landsat_scene, write_modis_export
+
+SIZE = 200  # 6 km of 30 m pixels: about 7 MODIS pixels across
+
+
+@pytest.fixture(scope="module")
+def downloads(tmp_path_factory):
+    """MODIS and Landsat folders as a user downloads them; returns (modis, landsat, kelvin by date)."""
+    if not os.path.exists(MODIS_HDF):
+        pytest.skip(f"real data not available: {MODIS_HDF}")
+    root = tmp_path_factory.mktemp("downloads")
+    modis, landsat = root / "modis", root / "landsat"
+    modis.mkdir()
+    os.symlink(MODIS_HDF, modis / os.path.basename(MODIS_HDF))  # 2019-11-01
+    rng = np.random.default_rng(5)
+    coarse = 300.0 + rng.normal(0, 2, (20, 20))
+    gappy = coarse.copy()
+    gappy[10, 10] = np.nan  # one 1 km pixel: about 2.4 % of the fine grid, under the 10 % limit
+    write_modis_export(modis, "2019313", gappy)  # 2019-11-09: coarse only
+    write_modis_export(modis, "2019321", coarse + 2)  # 2019-11-17: pair
+    write_modis_export(modis, "2019329", coarse + 3)  # 2019-11-25: Landsat too cloudy
+    cloudy_modis = coarse.copy()
+    cloudy_modis[:, :] = np.nan
+    cloudy_modis[0, 0] = 300.0
+    write_modis_export(modis, "2019333", cloudy_modis)  # 2019-11-29: MODIS refused
+    kelvin = {}
+    for date, seed in (("20191101", 1), ("20191117", 2), ("20191125", 3), ("20191203", 4)):
+        kelvin[date] = kelvin_field(SIZE, SIZE, seed)
+        qa = np.full((SIZE, SIZE), 21824)
+        if date == "20191101":
+            qa[20:30, 20:40] = QA_SHADOW  # 0.5 %: filled
+        if date == "20191125":
+            qa[:120, :] = QA_CLOUD  # 60 %: refused
+        scene = landsat / f"LC08_L2SP_217065_{date}_{date[:4]}1231_02_T1"
+        write_landsat_scene(scene, date, kelvin[date], qa)
+    return str(modis), str(landsat), kelvin
+
+
+@pytest.fixture(scope="module")
+def series(processing, downloads, tmp_path_factory):
+    modis, landsat, _ = downloads
+    out = str(tmp_path_factory.mktemp("series"))
+    result = processing.run("lstfusion:buildseries", {
+        "MODIS_FOLDER": modis, "LANDSAT_FOLDER": landsat, "OUTPUT_FOLDER": out, "FILL_METHOD": 2})
+    return result, out
+
+
+def test_pairs_table_lists_pairs_and_coarse_only_dates(series):
+    result, out = series
+    assert result["PAIRS"] == os.path.join(out, "pairs.csv")
+    with open(result["PAIRS"]) as f:
+        lines = f.read().splitlines()
+    assert lines == ["date,fine,coarse",
+                     "2019-11-01,fine/landsat_2019-11-01.tif,coarse/modis_2019-11-01.tif",
+                     "2019-11-09,,coarse/modis_2019-11-09.tif",
+                     "2019-11-17,fine/landsat_2019-11-17.tif,coarse/modis_2019-11-17.tif",
+                     "2019-11-25,,coarse/modis_2019-11-25.tif"]
+    assert (result["PAIR_COUNT"], result["COARSE_ONLY_COUNT"], result["REFUSED_COUNT"]) == (2, 2, 3)
+    assert not os.path.exists(os.path.join(out, ".work"))
+
+
+def test_every_image_is_on_the_first_scene_grid(series, downloads):
+    _, landsat, kelvin = downloads
+    result, _ = series
+    first = os.path.join(landsat, "LC08_L2SP_217065_20191101_20191231_02_T1",
+                         "LC08_L2SP_217065_20191101_20191231_02_T1_ST_B10.TIF")
+    for row in read_pairs(result["PAIRS"]):
+        for path in filter(None, (row.fine, row.coarse)):
+            assert read_grid(path).difference(read_grid(first)) is None, path
+            assert read_units(path) == "kelvin"
+    fine = read_array(os.path.join(os.path.dirname(result["PAIRS"]), "fine", "landsat_2019-11-17.tif"))
+    np.testing.assert_allclose(fine, kelvin["20191117"], atol=0.0018)  # clear scene: exact LST
+
+
+def test_real_granule_is_aligned_and_gaps_are_left_when_asked(series):
+    result, out = series
+    coarse = read_array(os.path.join(out, "coarse", "modis_2019-11-01.tif"))
+    assert np.isfinite(coarse).all()
+    assert 300.0 < coarse.min() and coarse.max() < 325.7  # inside the granule's valid range here
+    gappy = read_array(os.path.join(out, "coarse", "modis_2019-11-09.tif"))
+    assert 0 < np.isnan(gappy).mean() <= 0.10  # FILL_METHOD 2: no filling
+    fine = read_array(os.path.join(out, "fine", "landsat_2019-11-01.tif"))
+    assert np.isnan(fine[20:30, 20:40]).all() and np.isfinite(fine).sum() == SIZE * SIZE - 200
+
+
+def test_summary_says_what_was_refused_and_why(series):
+    result, _ = series
+    with open(result["SUMMARY"]) as f:
+        text = f.read()
+    assert "2 pair(s), 2 coarse-only date(s), 3 refused" in text
+    assert "2019-12-03: refused Landsat LC08_L2SP_217065_20191203" in text
+    assert "no MODIS image on this date" in text
+    assert "2019-11-25: coarse only (Landsat LC08_L2SP_217065_20191125_20191231_02_T1_ST_B10.TIF: 60.0 % " \
+           "no-data on the grid, above the maximum 20.0 %)" in text
+    assert "2019-11-29: refused (MODIS MOD11A1.061_LST_Day_1km_doy2019333_aid0001.tif" in text
+
+
+def test_the_next_algorithm_consumes_the_pairs_table(processing, series, tmp_path):
+    result, out = series
+    gappy = os.path.join(out, "coarse", "modis_2019-11-09.tif")
+    filled = processing.run("lstfusion:fillgaps", {"INPUT": gappy, "METHOD": 2, "PAIRS": result["PAIRS"],
+                                                   "SPATIAL_FALLBACK": False, "OUTPUT": str(tmp_path / "f.tif")})
+    assert filled["FILLED_PIXELS"] == int(np.isnan(read_array(gappy)).sum()) > 0
+    assert filled["VALID_FRACTION"] == 1.0
+
+
+def test_extent_clips_the_grid_to_whole_pixels(processing, downloads, tmp_path):
+    modis, landsat, _ = downloads
+    result = processing.run("lstfusion:buildseries", {
+        "MODIS_FOLDER": modis, "LANDSAT_FOLDER": landsat, "OUTPUT_FOLDER": str(tmp_path),
+        "EXTENT": "547010,548500,9277000,9279995 [EPSG:32724]", "MAX_GAP_FINE": 100})
+    fine = read_grid(read_pairs(result["PAIRS"])[0].fine)
+    assert (fine.width, fine.height) == (51, 101)  # columns 23-73, rows 43-143
+    assert fine.transform[0] == 546990.0 and fine.transform[3] == 9280020.0
+    assert result["PAIR_COUNT"] == 3  # 2019-11-25 kept too: no gap limit on Landsat
+
+
+def test_clip_outside_the_scene_and_empty_folders_are_refused(downloads, tmp_path):
+    modis, landsat, _ = downloads
+    grid = read_grid(os.path.join(landsat, "LC08_L2SP_217065_20191101_20191231_02_T1",
+                                  "LC08_L2SP_217065_20191101_20191231_02_T1_ST_B10.TIF"))
+    with pytest.raises(InputError, match="The clip extent does not overlap the first Landsat scene"):
+        clip_grid(grid, (0.0, 0.0, 10.0, 10.0), grid.crs_wkt)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InputError, match="No Landsat scene .* found in .*empty"):
+        build_series(modis, str(empty), str(tmp_path / "out"), SeriesOptions())
