@@ -194,8 +194,10 @@ def _coarse(date: dt.date, files: List[str], grid: Grid, out_folder: str, work: 
         folder = os.path.join(work, f"{date}_{k}")
         out = os.path.join(folder, os.path.splitext(os.path.basename(path))[0] + ".tif")
         try:
-            modis_to_lst(path, out, options.layer, None, options.quality, options.units,
-                         progress.sub(0, 30 * (k + 1) / len(chosen)))
+            ingest = modis_to_lst(path, out, options.layer, None, options.quality, options.units,
+                                  progress.sub(0, 30 * (k + 1) / len(chosen)))
+            if ingest["qc_layer"] is None and options.quality != "none":
+                notes.append(f"{os.path.basename(path)} has no QC layer: only fill is masked")
             check_overlap(read_grid(out), grid, os.path.basename(path))
         except InputError as err:
             notes.append(f"{os.path.basename(path)} not used: {err}")
@@ -244,10 +246,10 @@ def _check_and_fill(path: str, final: str, max_gap: float, options: SeriesOption
     os.makedirs(os.path.dirname(final), exist_ok=True)
     if gaps == 0 or options.fill == "none":
         os.replace(path, final)
-        filled = "no gap" if gaps == 0 else f"{100 * gaps:.1f} % no-data left unfilled"
+        filled = "no gap" if gaps == 0 else f"{100 * gaps:.3g} % no-data left unfilled"
     else:
         fill_gaps(path, final, options.fill, progress=progress)
-        filled = f"{100 * gaps:.1f} % filled ({options.fill})"
+        filled = f"{100 * gaps:.3g} % filled ({options.fill})"
     return final, "; ".join([f"{name}: {filled}"] + notes)
 
 

@@ -28,6 +28,9 @@ _THERMAL = re.compile(r"_ST_B(10|6)\.tiff?$", re.IGNORECASE)
 _COMPANION = re.compile(r"QC_(Day|Night)|_view_|Emis_|Clear_(day|night)_cov|_QA_PIXEL|_ST_QA|_SR_B\d|"
                         r"_QA_RADSAT|_QA_AEROSOL|_ST_(TRAD|URAD|DRAD|ATRAN|EMIS|EMSD|CDIST|B11)", re.IGNORECASE)
 
+_LOOKS_LANDSAT = re.compile(r"landsat|(^|[^A-Z0-9])L[COTE]0\d_L", re.IGNORECASE)
+_LOOKS_MODIS = re.compile(r"modis|M[OY]D\d\d", re.IGNORECASE)
+
 DATE_FORMATS = ("LC08_L2SP_PPPRRR_YYYYMMDD_...", "MOD11A1.AYYYYDDD...", "YYYYMMDD", "YYYY-MM-DD")
 
 
@@ -97,10 +100,12 @@ def find_landsat(folder: str) -> Tuple[List[Tuple[dt.date, str]], List[str]]:
     """Landsat scenes under ``folder``: ([(date, thermal band or LST file)], archives found).
 
     Thermal bands (``*_ST_B10.TIF``, ``*_ST_B6.TIF``) when there are any, else
-    every GeoTIFF that is not a companion band (QA_PIXEL, SR_B*...).
+    every GeoTIFF that is not a companion band (QA_PIXEL, SR_B*...) and whose
+    name does not say MODIS (so both folders may be the same one).
     """
     rasters, archives = _raster_files(folder)
-    tifs = [p for p in rasters if not p.lower().endswith(".hdf")]
+    tifs = [p for p in rasters if not p.lower().endswith(".hdf")
+            and not _LOOKS_MODIS.search(os.path.basename(p))]
     thermal = [p for p in tifs if _THERMAL.search(os.path.basename(p))]
     chosen = thermal or [p for p in tifs if not _COMPANION.search(os.path.basename(p))]
     return sorted((parse_date(p), p) for p in chosen), archives
@@ -109,10 +114,12 @@ def find_landsat(folder: str) -> Tuple[List[Tuple[dt.date, str]], List[str]]:
 def find_modis(folder: str) -> Tuple[List[Tuple[dt.date, str]], List[str]]:
     """MODIS granules (.hdf) and LST GeoTIFF exports under ``folder``: ([(date, path)], archives).
 
-    QC and other companion layers are left out (they are found from their LST file).
+    QC and other companion layers are left out (they are found from their LST
+    file), and so are files whose name says Landsat (both folders may be the same one).
     """
     rasters, archives = _raster_files(folder)
-    chosen = [p for p in rasters if not _COMPANION.search(os.path.basename(p))]
+    chosen = [p for p in rasters if not _COMPANION.search(os.path.basename(p))
+              and not _LOOKS_LANDSAT.search(os.path.basename(p))]
     return sorted((parse_date(p), p) for p in chosen), archives
 
 

@@ -4,7 +4,7 @@ import os
 import numpy as np
 import pytest
 
-from conftest import MODIS_HDF
+from conftest import MODIS_HDF, yanco
 from lst_fusion_plugin.core.build_series import SeriesOptions, build_series, clip_grid
 from lst_fusion_plugin.core.errors import InputError
 from lst_fusion_plugin.core.raster_io import read_array, read_grid, read_units
@@ -136,3 +136,19 @@ def test_clip_outside_the_scene_and_empty_folders_are_refused(downloads, tmp_pat
     empty.mkdir()
     with pytest.raises(InputError, match="No Landsat scene .* found in .*empty"):
         build_series(modis, str(empty), str(tmp_path / "out"), SeriesOptions())
+
+
+def test_real_yanco_folder_used_as_both_folders(tmp_path):
+    folder = os.path.dirname(yanco("Landsat_LST_cloudrm_20160205.tif"))
+    report = build_series(folder, folder, str(tmp_path))
+    rows = read_pairs(report.pairs_path)
+    assert [(str(r.date), bool(r.fine)) for r in rows] == [
+        ("2016-02-05", True), ("2016-02-18", False), ("2016-03-08", True)]
+    landsat = read_array(rows[0].fine)
+    source = read_array(yanco("Landsat_LST_cloudrm_20160205.tif"))
+    assert np.isfinite(landsat).all() and np.isnan(source).sum() == 1  # the one no-data pixel is filled
+    np.testing.assert_array_equal(landsat[np.isfinite(source)], source[np.isfinite(source)])
+    modis = read_array(rows[2].coarse)
+    np.testing.assert_allclose(modis, read_array(yanco("MOD11A1_LST_cloudrm_20160308.tif")), atol=1e-4)
+    with open(report.summary_path) as f:
+        assert "MOD11A1_LST_cloudrm_20160205.tif has no QC layer: only fill is masked" in f.read()
