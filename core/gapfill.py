@@ -23,6 +23,7 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 from osgeo import gdal
+from scipy import ndimage
 
 from .errors import Cancelled, InputError
 from .grid import require_same_grid
@@ -44,33 +45,32 @@ def focal_fill_array(values: np.ndarray, max_passes: Optional[int] = None) -> Tu
     """Progressive focal NaN-mean fill of a (rows, cols) float array.
 
     Returns (filled copy, passes run). Gaps remain only when the array holds no
-    valid pixel or ``max_passes`` stopped the passes. Window sums are exact
-    box sums in float64; valid pixels are returned unchanged.
+    valid pixel or ``max_passes`` stopped the passes. Window sums are float64
+    box filters, computed each pass only over the bounding box of the
+    remaining gaps grown by the window's radius; valid pixels are returned unchanged.
     """
     out = np.array(values, dtype=np.float32, copy=True)
     gap = ~np.isfinite(out)
     passes = 0
     while gap.any() and not gap.all() and (max_passes is None or passes < max_passes):
         passes += 1
+        rows = np.flatnonzero(gap.any(axis=1))
+        cols = np.flatnonzero(gap.any(axis=0))
+        r0, r1 = max(0, rows[0] - passes), min(out.shape[0], rows[-1] + passes + 1)
+        c0, c1 = max(0, cols[0] - passes), min(out.shape[1], cols[-1] + passes + 1)
+        part, part_gap = out[r0:r1, c0:c1], gap[r0:r1, c0:c1]
         size = 2 * passes + 1
-        valid = ~gap
-        sums = _box_sum(np.where(valid, out, 0.0).astype(np.float64), size)
-        counts = _box_sum(valid.astype(np.float64), size)
-        fillable = gap & (counts > 0.5)
-        out[fillable] = (sums[fillable] / np.rint(counts[fillable])).astype(np.float32)
-        gap &= ~fillable
+        sums = _box_sum(np.where(part_gap, 0.0, part).astype(np.float64), size)
+        counts = _box_sum((~part_gap).astype(np.float64), size)
+        fillable = part_gap & (counts > 0.5)
+        part[fillable] = (sums[fillable] / np.rint(counts[fillable])).astype(np.float32)
+        part_gap &= ~fillable
     return out, passes
 
 
 def _box_sum(array: np.ndarray, size: int) -> np.ndarray:
-    """Sum over a size x size window centred on each pixel (outside the array counts as 0)."""
-    radius = size // 2
-    padded = np.pad(array, radius)
-    table = np.zeros((padded.shape[0] + 1, padded.shape[1] + 1))
-    table[1:, 1:] = padded.cumsum(0).cumsum(1)
-    rows, cols = array.shape
-    return (table[size:size + rows, size:size + cols] - table[:rows, size:size + cols]
-            - table[size:size + rows, :cols] + table[:rows, :cols])
+    """Sum over a size x size window centred on each pixel (outside the array counts as 0), float64."""
+    return ndimage.uniform_filter(array, size, mode="constant", cval=0.0) * float(size * size)
 
 
 def gap_fraction(path: str, progress: Optional[Progress] = None) -> float:
