@@ -6,7 +6,8 @@ import pytest
 
 from conftest import MODIS_HDF, yanco
 from lst_fusion_plugin.core.build_series import SeriesOptions, build_series, clip_grid
-from lst_fusion_plugin.core.errors import InputError
+from lst_fusion_plugin.core.errors import Cancelled, InputError
+from lst_fusion_plugin.core.progress import Progress
 from lst_fusion_plugin.core.raster_io import read_array, read_grid, read_units
 from lst_fusion_plugin.core.series import read_pairs
 from product_fixtures import QA_CLOUD, QA_SHADOW, kelvin_field, write_landsat_scene, write_modis_export
@@ -152,3 +153,13 @@ def test_real_yanco_folder_used_as_both_folders(tmp_path):
     np.testing.assert_allclose(modis, read_array(yanco("MOD11A1_LST_cloudrm_20160308.tif")), atol=1e-4)
     with open(report.summary_path) as f:
         assert "MOD11A1_LST_cloudrm_20160205.tif has no QC layer: only fill is masked" in f.read()
+
+
+def test_cancel_between_files_writes_no_table(downloads, tmp_path):
+    modis, landsat, _ = downloads
+    messages = []
+    progress = Progress(info=messages.append, is_cancelled=lambda: len(messages) >= 1)
+    with pytest.raises(Cancelled):
+        build_series(modis, landsat, str(tmp_path), SeriesOptions(), progress)
+    assert messages[0].startswith("2019-11-01: pair kept")
+    assert sorted(os.listdir(tmp_path)) == ["coarse", "fine"]  # no pairs.csv, no .work
