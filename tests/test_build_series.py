@@ -163,3 +163,29 @@ def test_cancel_between_files_writes_no_table(downloads, tmp_path):
         build_series(modis, landsat, str(tmp_path), SeriesOptions(), progress)
     assert messages[0].startswith("2019-11-01: pair kept")
     assert sorted(os.listdir(tmp_path)) == ["coarse", "fine"]  # no pairs.csv, no .work
+
+
+def test_tiles_of_one_date_are_mosaicked_and_terra_is_preferred(tmp_path):
+    kelvin = 300.0 + np.arange(400, dtype=float).reshape(20, 20) / 100.0
+    west, east = kelvin.copy(), kelvin.copy()
+    west[:, 10:] = np.nan  # each export covers half of the area
+    east[:, :10] = np.nan
+    modis = tmp_path / "modis"
+    first = write_modis_export(modis, "2019305", west)
+    second = write_modis_export(tmp_path / "other", "2019305", east)
+    os.rename(second["lst"], modis / "MOD11A1.061_LST_Day_1km_doy2019305_aid0002.tif")
+    os.rename(second["qc"], modis / "MOD11A1.061_QC_Day_doy2019305_aid0002.tif")
+    aqua = write_modis_export(tmp_path / "aqua", "2019305", kelvin + 10)
+    os.rename(aqua["lst"], modis / "MYD11A1.061_LST_Day_1km_doy2019305_aid0003.tif")
+    write_landsat_scene(tmp_path / "landsat", "20191101", kelvin_field(SIZE, SIZE))
+    report = build_series(str(modis), str(tmp_path / "landsat"), str(tmp_path / "out"),
+                          SeriesOptions(fill="none", resampling="nearest"))
+    coarse = read_array(read_pairs(report.pairs_path)[0].coarse)
+    assert np.isfinite(coarse).all() and coarse.max() < 305.0  # both halves, none of Aqua's +10 K
+    exported = np.unique(np.round(kelvin / 0.02) * 0.02)
+    distance = np.abs(np.unique(coarse)[:, None] - exported[None, :]).min(axis=1)
+    assert (distance < 1e-3).all()  # nearest resampling: only the Terra exports' values
+    with open(report.summary_path) as f:
+        text = f.read()
+    assert "MYD11A1.061_LST_Day_1km_doy2019305_aid0003.tif (Aqua) not used: Terra preferred" in text
+    assert os.path.basename(first["lst"]) in text
