@@ -112,8 +112,8 @@ def build_series(modis_folder: str, landsat_folder: str, out_folder: str,
     landsat, landsat_archives = find_landsat(landsat_folder)
     modis, modis_archives = find_modis(modis_folder)
     if not landsat:
-        raise InputError(f"No Landsat scene (*_ST_B10.TIF or an LST GeoTIFF) found in {landsat_folder}"
-                         + (" (archives must be extracted first)." if landsat_archives else "."))
+        raise InputError(f"No Landsat scene (*_ST_B10.TIF, a scene .tar or an LST GeoTIFF) found in "
+                         f"{landsat_folder}.")
     if not modis:
         raise InputError(f"No MODIS granule (.hdf) or LST GeoTIFF found in {modis_folder}"
                          + (" (archives must be extracted first)." if modis_archives else "."))
@@ -128,7 +128,8 @@ def build_series(modis_folder: str, landsat_folder: str, out_folder: str,
     report = SeriesReport(os.path.join(out_folder, PAIRS_NAME), os.path.join(out_folder, SUMMARY_NAME), grid)
     report.lines.append(f"Common grid: {grid.width} x {grid.height} pixels of {grid.pixel_size[0]:g} "
                         f"from {os.path.basename(first)}" + (" (clipped)" if options.clip else ""))
-    report.lines.extend(f"skipped archive {a}: extract it first" for a in landsat_archives + modis_archives)
+    report.lines.extend(f"skipped archive {a}: no ST_B10 / ST_B6 band inside" for a in landsat_archives)
+    report.lines.extend(f"skipped archive {a}: extract it first" for a in modis_archives)
     fine_by_date, coarse_by_date = group_by_date(landsat), group_by_date(modis)
     dates = sorted(set(fine_by_date) | set(coarse_by_date))
     rows: List[PairRow] = []

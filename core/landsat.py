@@ -82,9 +82,8 @@ def qa_mask(qa: np.ndarray, classes: Sequence[str]) -> np.ndarray:
 def read_mtl_scale(mtl_path: str, band: str = "ST_B10") -> Tuple[float, float]:
     """(mult, add) of ``band`` from an MTL .txt or .xml file; InputError naming the file if absent."""
     try:
-        with open(mtl_path, encoding="utf-8", errors="replace") as f:
-            text = f.read()
-    except OSError as err:
+        text = _read_text(mtl_path)
+    except (OSError, RuntimeError) as err:
         raise InputError(f"Cannot read the MTL file {mtl_path}: {err}") from err
     values = []
     for key in ("MULT", "ADD"):
@@ -97,6 +96,30 @@ def read_mtl_scale(mtl_path: str, band: str = "ST_B10") -> Tuple[float, float]:
     return values[0], values[1]
 
 
+def _entries(folder: str):
+    """Names in a folder, also inside an archive opened through GDAL (/vsitar/..., /vsizip/...)."""
+    if folder.lower().startswith("/vsi"):
+        return gdal.ReadDir(folder) or []
+    return os.listdir(folder or ".")
+
+
+def _read_text(path: str) -> str:
+    """The text of a file, also inside an archive opened through GDAL."""
+    if not path.lower().startswith("/vsi"):
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    handle = gdal.VSIFOpenL(path, "rb")
+    if handle is None:
+        raise OSError("not found")
+    try:
+        gdal.VSIFSeekL(handle, 0, 2)
+        size = gdal.VSIFTellL(handle)
+        gdal.VSIFSeekL(handle, 0, 0)
+        return gdal.VSIFReadL(1, size, handle).decode("utf-8", errors="replace")
+    finally:
+        gdal.VSIFCloseL(handle)
+
+
 def find_mtl(band_path: str) -> Optional[str]:
     """The scene's ``<product id>_MTL.txt`` (or ``.xml``) beside a band file, if present."""
     folder, name = os.path.split(band_path)
@@ -105,7 +128,7 @@ def find_mtl(band_path: str) -> Optional[str]:
         return None
     prefix = name[: match.start()].lower()
     for suffix in ("_mtl.txt", "_mtl.xml"):
-        for entry in os.listdir(folder or "."):
+        for entry in _entries(folder):
             if entry.lower() == prefix + suffix:
                 return os.path.join(folder, entry)
     return None
@@ -118,7 +141,7 @@ def find_qa_pixel(band_path: str) -> Optional[str]:
     if not match:
         return None
     candidate = name[: match.start()] + "_QA_PIXEL" + name[match.end():]
-    for entry in os.listdir(folder or "."):
+    for entry in _entries(folder):
         if entry.lower() == candidate.lower():
             return os.path.join(folder, entry)
     return None

@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from osgeo import gdal
+
 from .errors import InputError
 
 _LANDSAT_ID = re.compile(r"L[COTE]0\d_L[12][A-Z0-9]{2}_\d{6}_(\d{4})(\d{2})(\d{2})_\d{8}_\d{2}_", re.IGNORECASE)
@@ -97,18 +99,36 @@ def _raster_files(folder: str) -> Tuple[List[str], List[str]]:
 
 
 def find_landsat(folder: str) -> Tuple[List[Tuple[dt.date, str]], List[str]]:
-    """Landsat scenes under ``folder``: ([(date, thermal band or LST file)], archives found).
+    """Landsat scenes under ``folder``: ([(date, thermal band or LST file)], archives not usable).
 
-    Thermal bands (``*_ST_B10.TIF``, ``*_ST_B6.TIF``) when there are any, else
+    Thermal bands (``*_ST_B10.TIF``, ``*_ST_B6.TIF``; also inside .tar / .zip scene
+    archives, read in place) when there are any, else
     every GeoTIFF that is not a companion band (QA_PIXEL, SR_B*...) and whose
     name does not say MODIS (so both folders may be the same one).
     """
     rasters, archives = _raster_files(folder)
     tifs = [p for p in rasters if not p.lower().endswith(".hdf")
             and not _LOOKS_MODIS.search(os.path.basename(p))]
+    unread = []
+    for archive in archives:
+        inside = archive_thermal_bands(archive)
+        tifs += inside
+        if not inside:
+            unread.append(archive)
     thermal = [p for p in tifs if _THERMAL.search(os.path.basename(p))]
     chosen = thermal or [p for p in tifs if not _COMPANION.search(os.path.basename(p))]
-    return sorted((parse_date(p), p) for p in chosen), archives
+    return sorted((parse_date(p), p) for p in chosen), unread
+
+
+def archive_thermal_bands(archive: str) -> List[str]:
+    """GDAL paths (/vsitar/..., /vsizip/...) of the ST_B10 / ST_B6 bands inside a scene archive.
+
+    Scenes downloaded as .tar (USGS) are read in place, without extracting them.
+    """
+    prefix = "/vsizip/" if archive.lower().endswith(".zip") else "/vsitar/"
+    root = prefix + os.path.abspath(archive)
+    members = gdal.ReadDirRecursive(root) or []
+    return sorted(f"{root}/{m}" for m in members if _THERMAL.search(os.path.basename(m)))
 
 
 def find_modis(folder: str) -> Tuple[List[Tuple[dt.date, str]], List[str]]:

@@ -125,3 +125,27 @@ def test_float_lst_is_accepted_as_already_scaled(tmp_path):
     values = read_array(out)
     assert np.isnan(values[3, 3]) and np.isfinite(values).sum() == 99
     np.testing.assert_allclose(values[0, 0], kelvin[0, 0] - 273.15, atol=1e-4)
+
+
+def test_scene_archive_is_read_in_place(tmp_path):
+    import tarfile
+    from lst_fusion_plugin.core.series import find_landsat
+    kelvin = kelvin_field(30, 40)
+    qa = np.full((30, 40), QA_CLEAR)
+    qa[:5, :5] = QA_CLOUD
+    files = write_landsat_scene(tmp_path / "scene", "20191117", kelvin, qa, mtl_scale=(0.004, 140.0))
+    archive = tmp_path / "downloads" / f"{files['pid']}.tar"
+    archive.parent.mkdir()
+    with tarfile.open(archive, "w") as tar:  # members at the archive's root, as USGS delivers them
+        for key in ("st", "qa", "mtl"):
+            tar.add(files[key], arcname=os.path.basename(files[key]))
+    found, unusable = find_landsat(str(tmp_path / "downloads"))
+    assert unusable == [] and len(found) == 1
+    date, band = found[0]
+    assert str(date) == "2019-11-17" and band.startswith("/vsitar/") and band.endswith("_ST_B10.TIF")
+    out = str(tmp_path / "lst.tif")
+    result = landsat_to_lst(band, out)
+    assert "_MTL.txt" in result["scaling"] and result["qa_layer"].endswith("_QA_PIXEL.TIF")
+    values = read_array(out)
+    assert np.isnan(values[:5, :5]).all() and np.isfinite(values).sum() == 30 * 40 - 25
+    np.testing.assert_allclose(values[10:, 10:], (files["dn"] * 0.004 + 140.0)[10:, 10:], atol=1e-3)
