@@ -3,6 +3,7 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from qgis.core import QgsProcessingException
 
 import lst_fusion_plugin.core.gapfill as gapfill
 from lst_fusion_plugin.core.errors import InputError
@@ -135,7 +136,6 @@ def test_refusal_above_the_maximum_gap_fraction(processing, tmp_path):
     with pytest.raises(InputError, match=f"gaps.tif has {share:.1f} % no-data pixels, above the maximum "
                                          "of 20.0 %: scene refused"):
         fill_gaps(src, str(tmp_path / "x.tif"), "focal", max_gap=0.2)
-    from qgis.core import QgsProcessingException
     with pytest.raises(QgsProcessingException, match="scene refused"):
         processing.run("lstfusion:fillgaps", {"INPUT": src, "MAX_GAP": 20, "OUTPUT": str(tmp_path / "y.tif")})
     empty = write_array(str(tmp_path / "empty.tif"), np.full(GRID.shape, np.nan, np.float32), GRID)
@@ -152,3 +152,20 @@ def test_temporal_needs_dates_and_one_grid(tmp_path):
                   series=[(dates[0], paths[0]), (dt.date(2019, 11, 20), other)], date=dates[1])
     with pytest.raises(InputError, match="needs a series of other dates"):
         fill_gaps(paths[1], str(tmp_path / "x.tif"), "temporal", series=[(dates[1], paths[1])], date=dates[1])
+
+
+def test_temporal_from_dated_layers_and_a_date_parameter(processing, tmp_path):
+    dates, paths, (first, middle, last) = dated_series(tmp_path)
+    renamed = str(tmp_path / "middle_without_date.tif")
+    write_array(renamed, middle, GRID, units="kelvin")
+    out = str(tmp_path / "filled.tif")
+    result = processing.run("lstfusion:fillgaps", {
+        "INPUT": renamed, "METHOD": 2, "SERIES": [paths[0], paths[2]], "DATE": "2019-11-05",
+        "SPATIAL_FALLBACK": False, "OUTPUT": out})
+    assert result["FILLED_PIXELS"] == int(np.isnan(middle).sum()) - 10
+    assert read_array(out)[35, 35] == pytest.approx(first[35, 35] + (last[35, 35] - first[35, 35]) * 0.4,
+                                                    abs=1e-4)
+    with pytest.raises(QgsProcessingException, match="Cannot find an acquisition date in the file name "
+                                                     ".*middle_without_date.tif"):
+        processing.run("lstfusion:fillgaps", {"INPUT": renamed, "METHOD": 2, "SERIES": [paths[0], paths[2]],
+                                              "OUTPUT": str(tmp_path / "x.tif")})

@@ -157,3 +157,15 @@ def test_qc_on_another_grid_is_refused(tmp_path):
     with pytest.raises(InputError, match="The QC layer .*other_qc.tif is not on the grid of the LST layer "
                                          ".*LST_Day_1km.*origin x"):
         modis_to_lst(files["lst"], str(tmp_path / "x.tif"), qc_path=qc)
+
+
+def test_scale_factor_in_metadata_means_raw_dn(tmp_path):
+    files = write_modis_export(tmp_path, "2019305", np.full((20, 20), 300.0))
+    ds = gdal.Open(files["lst"], gdal.GA_Update)
+    ds.GetRasterBand(1).SetScale(0.02)
+    ds.GetRasterBand(1).SetNoDataValue(0)
+    ds = None
+    out = str(tmp_path / "lst.tif")
+    result = modis_to_lst(files["lst"], out)
+    assert result["assumption"] == "raw DN, Kelvin = DN x 0.02 (scale factor from the file's metadata)"
+    np.testing.assert_allclose(read_array(out), 300.0, atol=1e-3)
