@@ -113,14 +113,14 @@ class BuildSeries(LstFusionAlgorithm):
             max_gap_fine=self.parameterAsDouble(parameters, self.MAX_GAP_FINE, context) / 100.0,
             max_gap_coarse=self.parameterAsDouble(parameters, self.MAX_GAP_COARSE, context) / 100.0,
             clip=self.clip_area(parameters, context))
+        out_folder = self.parameterAsFileOutput(parameters, self.OUTPUT_FOLDER, context)
         report = build_series(
             self.parameterAsFile(parameters, self.MODIS_FOLDER, context),
-            self.parameterAsFile(parameters, self.LANDSAT_FOLDER, context),
-            self.parameterAsString(parameters, self.OUTPUT_FOLDER, context), options, progress)
+            self.parameterAsFile(parameters, self.LANDSAT_FOLDER, context), out_folder, options, progress)
         feedback.pushInfo(self.tr(f"{report.pairs} pair(s), {report.coarse_only} coarse-only date(s), "
                                   f"{report.refused} refused. Pairs table: {report.pairs_path}; "
                                   f"summary: {report.summary_path}"))
-        return {self.OUTPUT_FOLDER: self.parameterAsString(parameters, self.OUTPUT_FOLDER, context),
+        return {self.OUTPUT_FOLDER: out_folder,
                 self.PAIRS: report.pairs_path, self.SUMMARY: report.summary_path,
                 self.PAIR_COUNT: report.pairs, self.COARSE_ONLY_COUNT: report.coarse_only,
                 self.REFUSED_COUNT: report.refused}

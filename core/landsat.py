@@ -206,7 +206,7 @@ def landsat_to_lst(path: str, out_path: str, qa_path: Optional[str] = None,
         if diff:
             raise InputError(f"The QA_PIXEL layer {source.qa} is not on the grid of {path}: {diff}. "
                              "Give the QA_PIXEL band of the same scene.")
-    if grid is not None:
+    if grid is not None and grid.difference(grid_of(lst_ds)):
         lst_ds = _warped(lst_ds, grid)
         qa_ds = _warped(qa_ds, grid) if qa_ds is not None else None
     out_grid = grid_of(lst_ds)

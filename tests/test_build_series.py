@@ -189,3 +189,12 @@ def test_tiles_of_one_date_are_mosaicked_and_terra_is_preferred(tmp_path):
         text = f.read()
     assert "MYD11A1.061_LST_Day_1km_doy2019305_aid0003.tif (Aqua) not used: Terra preferred" in text
     assert os.path.basename(first["lst"]) in text
+
+
+def test_temporary_output_folder(processing, downloads):
+    modis, landsat, _ = downloads
+    result = processing.run("lstfusion:buildseries", {"MODIS_FOLDER": modis, "LANDSAT_FOLDER": landsat,
+                                                      "OUTPUT_FOLDER": "TEMPORARY_OUTPUT"})
+    assert os.path.isdir(result["OUTPUT_FOLDER"]) and result["OUTPUT_FOLDER"] != "TEMPORARY_OUTPUT"
+    assert result["PAIRS"] == os.path.join(result["OUTPUT_FOLDER"], "pairs.csv")
+    assert len(read_pairs(result["PAIRS"])) == 4
