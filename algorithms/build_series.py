@@ -1,4 +1,7 @@
 """lstfusion:buildseries: downloaded MODIS and Landsat products to a gap-free, aligned series of pairs."""
+import os
+import shutil
+
 from qgis.core import (QgsCoordinateReferenceSystem, QgsProcessing, QgsProcessingException,
                        QgsProcessingOutputFile, QgsProcessingOutputNumber, QgsProcessingParameterDefinition,
                        QgsProcessingParameterEnum, QgsProcessingParameterExtent, QgsProcessingParameterFile,
@@ -10,7 +13,8 @@ from ..core.build_series import FILL_METHODS, SeriesOptions, build_series
 from ..core.landsat import DEFAULT_MASK, QA_CLASSES
 from ..core.lst_units import UNIT_LABELS, UNITS as UNIT_NAMES
 from ..core.modis import LAYERS, QUALITY_RULES
-from .base import LstFusionAlgorithm
+from ..core.series import read_pairs
+from .base import LST_STYLE, LstFusionAlgorithm
 from .landsat_lst import MASK_LABELS
 from .modis_lst import QUALITY_LABELS
 
@@ -55,7 +59,8 @@ class BuildSeries(LstFusionAlgorithm):
             "is refused when it has more no-data there than the maximum, and has its gaps filled.\n\n"
             "The output folder holds fine/landsat_DATE.tif, coarse/modis_DATE.tif, pairs.csv "
             "(date,fine,coarse; coarse-only dates have an empty fine) and summary.txt saying what was "
-            "kept, filled or refused and why. PAIRS is the pairs table, for the next step of a model.")
+            "kept, filled or refused and why. Each GeoTIFF has a .qml beside it, so QGIS opens it with "
+            "the temperature colour ramp. PAIRS is the pairs table, for the next step of a model.")
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS's name)
         """Parameters: folders, clip, ingestion, filling and refusal settings -> series folder and PAIRS."""
@@ -117,6 +122,10 @@ class BuildSeries(LstFusionAlgorithm):
         report = build_series(
             self.parameterAsFile(parameters, self.MODIS_FOLDER, context),
             self.parameterAsFile(parameters, self.LANDSAT_FOLDER, context), out_folder, options, progress)
+        style = LST_STYLE.format(units=options.units)
+        for row in read_pairs(report.pairs_path):
+            for path in filter(None, (row.fine, row.coarse)):
+                shutil.copyfile(style, os.path.splitext(path)[0] + ".qml")  # QGIS's default style
         feedback.pushInfo(self.tr(f"{report.pairs} pair(s), {report.coarse_only} coarse-only date(s), "
                                   f"{report.refused} refused. Pairs table: {report.pairs_path}; "
                                   f"summary: {report.summary_path}"))

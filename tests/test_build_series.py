@@ -198,3 +198,14 @@ def test_temporary_output_folder(processing, downloads):
     assert os.path.isdir(result["OUTPUT_FOLDER"]) and result["OUTPUT_FOLDER"] != "TEMPORARY_OUTPUT"
     assert result["PAIRS"] == os.path.join(result["OUTPUT_FOLDER"], "pairs.csv")
     assert len(read_pairs(result["PAIRS"])) == 4
+
+
+def test_series_rasters_open_styled_in_qgis(series):
+    from qgis.core import QgsRasterLayer, QgsSingleBandPseudoColorRenderer
+    result, out = series
+    path = os.path.join(out, "fine", "landsat_2019-11-17.tif")
+    assert os.path.exists(os.path.join(out, "fine", "landsat_2019-11-17.qml"))
+    layer = QgsRasterLayer(path, "fine")
+    assert isinstance(layer.renderer(), QgsSingleBandPseudoColorRenderer)
+    labels = [i.label for i in layer.renderer().shader().rasterShaderFunction().colorRampItemList()]
+    assert labels[0].endswith(" K")
