@@ -30,7 +30,7 @@ from osgeo import gdal, osr
 from .align import align_to_grid, check_overlap
 from .errors import InputError
 from .gapfill import fill_gaps, gap_fraction
-from .grid import Grid
+from .grid import Grid, crs_name
 from .landsat import DEFAULT_MASK, landsat_to_lst, open_landsat
 from .modis import modis_to_lst
 from .progress import Progress, ensure
@@ -126,8 +126,9 @@ def build_series(modis_folder: str, landsat_folder: str, out_folder: str,
     work = os.path.join(out_folder, ".work")
     os.makedirs(work, exist_ok=True)
     report = SeriesReport(os.path.join(out_folder, PAIRS_NAME), os.path.join(out_folder, SUMMARY_NAME), grid)
-    report.lines.append(f"Common grid: {grid.width} x {grid.height} pixels of {grid.pixel_size[0]:g} "
-                        f"from {os.path.basename(first)}" + (" (clipped)" if options.clip else ""))
+    report.lines.append(f"Common grid: {grid.width} x {grid.height} pixels of {grid.pixel_size[0]:g} x "
+                        f"{grid.pixel_size[1]:g} in {crs_name(grid.crs_wkt)}, from {os.path.basename(first)}"
+                        + (" (clipped)" if options.clip else ""))
     report.lines.extend(f"skipped archive {a}: no ST_B10 / ST_B6 band inside" for a in landsat_archives)
     report.lines.extend(f"skipped archive {a}: extract it first" for a in modis_archives)
     fine_by_date, coarse_by_date = group_by_date(landsat), group_by_date(modis)
