@@ -55,7 +55,8 @@ class BuildSeries(LstFusionAlgorithm):
             "for fusion and training.\n\n"
             "Dates come from the file names (LC08_L2SP_PPPRRR_YYYYMMDD_..., MOD11A1.AYYYYDDD..., or "
             "YYYYMMDD). Every image becomes LST with its QC / QA_PIXEL mask, is put on the common fine "
-            "grid (the first Landsat scene's grid, cut to EXTENT or to CLIP_LAYER's bounding box), "
+            "grid (the first Landsat scene's grid, cut to EXTENT and/or to CLIP_LAYER's polygons, outside "
+            "which the outputs are no-data that does not count as gaps), "
             "is refused when it has more no-data there than the maximum, and has its gaps filled.\n\n"
             "The output folder holds fine/landsat_DATE.tif, coarse/modis_DATE.tif, pairs.csv "
             "(date,fine,coarse; coarse-only dates have an empty fine) and summary.txt saying what was "
@@ -72,7 +73,7 @@ class BuildSeries(LstFusionAlgorithm):
             behavior=QgsProcessingParameterFile.Folder))
         self.addParameter(QgsProcessingParameterExtent(self.EXTENT, self.tr("Clip to extent"), optional=True))
         self.addParameter(QgsProcessingParameterVectorLayer(
-            self.CLIP_LAYER, self.tr("Clip to the bounding box of a polygon layer"),
+            self.CLIP_LAYER, self.tr("Clip to a polygon layer (no-data outside its polygons)"),
             [QgsProcessing.TypeVectorPolygon], optional=True))
         self.addParameter(QgsProcessingParameterEnum(
             self.UNITS, self.tr("Output units"), options=list(UNIT_LABELS), defaultValue=0))
@@ -117,7 +118,7 @@ class BuildSeries(LstFusionAlgorithm):
             resampling=RESAMPLING_METHODS[self.parameterAsEnum(parameters, self.RESAMPLING, context)],
             max_gap_fine=self.parameterAsDouble(parameters, self.MAX_GAP_FINE, context) / 100.0,
             max_gap_coarse=self.parameterAsDouble(parameters, self.MAX_GAP_COARSE, context) / 100.0,
-            clip=self.clip_area(parameters, context))
+            clip=self.clip_area(parameters, context), polygons=self.clip_polygons(parameters, context))
         out_folder = self.parameterAsFileOutput(parameters, self.OUTPUT_FOLDER, context)
         report = build_series(
             self.parameterAsFile(parameters, self.MODIS_FOLDER, context),
@@ -135,19 +136,26 @@ class BuildSeries(LstFusionAlgorithm):
                 self.REFUSED_COUNT: report.refused}
 
     def clip_area(self, parameters, context):
-        """(xmin, ymin, xmax, ymax, CRS WKT) of CLIP_LAYER's bounding box or EXTENT, or None."""
-        layer = self.parameterAsVectorLayer(parameters, self.CLIP_LAYER, context)
-        has_extent = bool(parameters.get(self.EXTENT))
-        if layer is not None and has_extent:
-            raise QgsProcessingException(self.tr("Give either EXTENT or CLIP_LAYER, not both."))
-        if layer is not None:
-            rect, crs = layer.extent(), layer.crs()
-        elif has_extent:
-            rect = self.parameterAsExtent(parameters, self.EXTENT, context)
-            crs = self.parameterAsExtentCrs(parameters, self.EXTENT, context)
-        else:
+        """(xmin, ymin, xmax, ymax, CRS WKT) of EXTENT, or None."""
+        if not parameters.get(self.EXTENT):
             return None
+        rect = self.parameterAsExtent(parameters, self.EXTENT, context)
         if rect.isEmpty():
             raise QgsProcessingException(self.tr("The clip extent is empty."))
-        wkt = crs.toWkt(QgsCoordinateReferenceSystem.WKT_PREFERRED_GDAL) if crs.isValid() else ""
-        return rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum(), wkt
+        return rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum(), self.wkt(
+            self.parameterAsExtentCrs(parameters, self.EXTENT, context))
+
+    def clip_polygons(self, parameters, context):
+        """(polygons as WKT, CRS WKT) of CLIP_LAYER's features, or None."""
+        layer = self.parameterAsVectorLayer(parameters, self.CLIP_LAYER, context)
+        if layer is None:
+            return None
+        polygons = [f.geometry().asWkt() for f in layer.getFeatures() if not f.geometry().isEmpty()]
+        if not polygons:
+            raise QgsProcessingException(self.tr(f"CLIP_LAYER: {layer.name()} holds no polygon."))
+        return polygons, self.wkt(layer.crs())
+
+    @staticmethod
+    def wkt(crs) -> str:
+        """GDAL's WKT of a QGIS CRS ('' when invalid)."""
+        return crs.toWkt(QgsCoordinateReferenceSystem.WKT_PREFERRED_GDAL) if crs.isValid() else ""

@@ -6,9 +6,10 @@ Terra MOD11A1 is preferred to Aqua MYD11A1 when both exist, as its overpass
 matches Landsat's), aligned onto the common fine grid (:mod:`.align`); the
 Landsat scene becomes LST with its QA_PIXEL mask (:mod:`.landsat`) read onto
 the same grid. The common grid is the first (earliest) Landsat scene's grid,
-optionally cut to an extent (snapped outward to its pixels). Each image is
-refused when its share of no-data on the common grid is above the maximum,
-otherwise its gaps are filled (:mod:`.gapfill`). The result:
+optionally cut to an extent or to polygons (:mod:`.clip`; outside the
+polygons the outputs are no-data, which does not count as gaps). Each image
+is refused when its share of no-data on the common grid is above the
+maximum, otherwise its gaps are filled (:mod:`.gapfill`). The result:
 
     OUTPUT_FOLDER/fine/landsat_YYYY-MM-DD.tif
     OUTPUT_FOLDER/coarse/modis_YYYY-MM-DD.tif
@@ -25,22 +26,24 @@ from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
-from osgeo import gdal, osr
+from osgeo import gdal
 
 from .align import align_to_grid, check_overlap
+from .clip import clip_grid, polygons_bounds, polygons_mask
 from .errors import InputError
 from .gapfill import fill_gaps, gap_fraction
 from .grid import Grid, crs_name
 from .landsat import DEFAULT_MASK, landsat_to_lst, open_landsat
 from .modis import modis_to_lst
 from .progress import Progress, ensure
-from .raster_io import UNITS_KEY, read_grid
+from .raster_io import UNITS_KEY, RasterWriter, grid_of, open_raster, read_band, read_grid, read_units
 from .series import PairRow, find_landsat, find_modis, group_by_date, write_pairs
 
 FILL_METHODS = ("focal", "idw", "none")
 """Gap filling of buildseries, in the order of the Processing enum."""
 
 PAIRS_NAME = "pairs.csv"
+_ROWS_PER_BLOCK = 256
 SUMMARY_NAME = "summary.txt"
 
 
@@ -58,6 +61,8 @@ class SeriesOptions:
     max_gap_coarse: float = 0.1
     clip: Optional[Tuple[float, float, float, float, str]] = None
     """(xmin, ymin, xmax, ymax, CRS WKT) of the area to keep, or None for the whole first scene."""
+    polygons: Optional[Tuple[Sequence[str], str]] = None
+    """(polygons as WKT, their CRS WKT): cut to their bounding box, no-data outside them."""
 
 
 @dataclass
@@ -73,28 +78,14 @@ class SeriesReport:
     lines: List[str] = field(default_factory=list)
 
 
-def clip_grid(grid: Grid, bounds: Tuple[float, float, float, float], crs_wkt: str) -> Grid:
-    """The part of ``grid`` covering ``bounds`` (given in ``crs_wkt``), snapped outward to its pixels.
+@dataclass(frozen=True)
+class _Target:
+    """Where a date's images go: the common grid, its polygon mask (or None), the folders."""
 
-    InputError when the area does not overlap the grid.
-    """
-    x0, y0, x1, y1 = bounds
-    if crs_wkt:
-        source = osr.SpatialReference()
-        source.ImportFromWkt(crs_wkt)
-        source.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
-        if not source.IsSame(grid.srs()):
-            x0, y0, x1, y1 = osr.CoordinateTransformation(source, grid.srs()).TransformBounds(x0, y0, x1, y1, 21)
-    gx0, dx, _, gy0, _, dy = grid.transform
-    c0 = max(0, int(np.floor((x0 - gx0) / dx + 1e-9)))
-    c1 = min(grid.width, int(np.ceil((x1 - gx0) / dx - 1e-9)))
-    r0 = max(0, int(np.floor((y1 - gy0) / dy + 1e-9)))
-    r1 = min(grid.height, int(np.ceil((y0 - gy0) / dy - 1e-9)))
-    if c1 <= c0 or r1 <= r0:
-        raise InputError("The clip extent does not overlap the first Landsat scene "
-                         f"(extent in its CRS: {x0:.6g}, {y0:.6g}, {x1:.6g}, {y1:.6g}; scene: "
-                         + ", ".join(f"{v:.6g}" for v in grid.bounds) + ").")
-    return grid.window(r0, c0, r1 - r0, c1 - c0)
+    grid: Grid
+    mask: Optional[np.ndarray]
+    out_folder: str
+    work: str
 
 
 def build_series(modis_folder: str, landsat_folder: str, out_folder: str,
@@ -122,13 +113,18 @@ def build_series(modis_folder: str, landsat_folder: str, out_folder: str,
     grid = read_grid(first)
     if options.clip:
         grid = clip_grid(grid, options.clip[:4], options.clip[4])
+    mask = None
+    if options.polygons:
+        grid = clip_grid(grid, polygons_bounds(options.polygons[0]), options.polygons[1])
+        mask = polygons_mask(grid, *options.polygons)
     os.makedirs(out_folder, exist_ok=True)
     work = os.path.join(out_folder, ".work")
     os.makedirs(work, exist_ok=True)
     report = SeriesReport(os.path.join(out_folder, PAIRS_NAME), os.path.join(out_folder, SUMMARY_NAME), grid)
     report.lines.append(f"Common grid: {grid.width} x {grid.height} pixels of {grid.pixel_size[0]:g} x "
                         f"{grid.pixel_size[1]:g} in {crs_name(grid.crs_wkt)}, from {os.path.basename(first)}"
-                        + (" (clipped)" if options.clip else ""))
+                        + (" (clipped)" if options.clip or mask is not None else "")
+                        + (f"; {mask.sum()} pixels inside the clip polygons" if mask is not None else ""))
     report.lines.extend(f"skipped archive {a}: no ST_B10 / ST_B6 band inside" for a in landsat_archives)
     report.lines.extend(f"skipped archive {a}: extract it first" for a in modis_archives)
     fine_by_date, coarse_by_date = group_by_date(landsat), group_by_date(modis)
@@ -139,7 +135,7 @@ def build_series(modis_folder: str, landsat_folder: str, out_folder: str,
             progress.check()
             step = progress.sub(100.0 * i / len(dates), 100.0 * (i + 1) / len(dates))
             row = _one_date(date, fine_by_date.get(date, []), coarse_by_date.get(date, []),
-                            grid, out_folder, work, options, report, step)
+                            _Target(grid, mask, out_folder, work), options, report, step)
             progress.info(report.lines[-1])
             if row:
                 rows.append(row)
@@ -154,14 +150,14 @@ def build_series(modis_folder: str, landsat_folder: str, out_folder: str,
     return report
 
 
-def _one_date(date: dt.date, fine_files: List[str], coarse_files: List[str], grid: Grid, out_folder: str,
-              work: str, options: SeriesOptions, report: SeriesReport, progress: Progress) -> Optional[PairRow]:
+def _one_date(date: dt.date, fine_files: List[str], coarse_files: List[str], target: _Target,
+              options: SeriesOptions, report: SeriesReport, progress: Progress) -> Optional[PairRow]:
     """Ingest, check, fill and align one date; return its table row or None when refused."""
     if not coarse_files:
         report.refused += 1
         report.lines.append(f"{date}: refused Landsat {_names(fine_files)}: no MODIS image on this date")
         return None
-    coarse, note = _coarse(date, coarse_files, grid, out_folder, work, options, progress.sub(0, 50))
+    coarse, note = _coarse(date, coarse_files, target, options, progress.sub(0, 50))
     if coarse is None:
         report.refused += 1
         report.lines.append(f"{date}: refused (MODIS {note})" + (
@@ -171,7 +167,7 @@ def _one_date(date: dt.date, fine_files: List[str], coarse_files: List[str], gri
         report.lines.append(f"{date}: coarse only; MODIS {note}")
         return PairRow(date, None, coarse)
     progress.check()
-    fine, fine_note = _fine(date, fine_files, grid, out_folder, work, options, progress.sub(50, 100))
+    fine, fine_note = _fine(date, fine_files, target, options, progress.sub(50, 100))
     if fine is None:
         report.refused += 1
         report.lines.append(f"{date}: coarse only (Landsat {fine_note}); MODIS {note}")
@@ -184,8 +180,8 @@ def _names(paths: Sequence[str]) -> str:
     return ", ".join(os.path.basename(p) for p in paths)
 
 
-def _coarse(date: dt.date, files: List[str], grid: Grid, out_folder: str, work: str,
-            options: SeriesOptions, progress: Progress) -> Tuple[Optional[str], str]:
+def _coarse(date: dt.date, files: List[str], target: _Target, options: SeriesOptions,
+            progress: Progress) -> Tuple[Optional[str], str]:
     """(path of the aligned, filled MODIS LST or None, note saying what happened)."""
     terra = [f for f in files if not os.path.basename(f).upper().startswith("MYD")]
     chosen = terra or files
@@ -193,14 +189,14 @@ def _coarse(date: dt.date, files: List[str], grid: Grid, out_folder: str, work: 
     ingested = []
     for k, path in enumerate(chosen):
         # named after the granule, in a folder of its own, so that messages name the granule
-        folder = os.path.join(work, f"{date}_{k}")
+        folder = os.path.join(target.work, f"{date}_{k}")
         out = os.path.join(folder, os.path.splitext(os.path.basename(path))[0] + ".tif")
         try:
             ingest = modis_to_lst(path, out, options.layer, None, options.quality, options.units,
                                   progress.sub(0, 30 * (k + 1) / len(chosen)))
             if ingest["qc_layer"] is None and options.quality != "none":
                 notes.append(f"{os.path.basename(path)} has no QC layer: only fill is masked")
-            check_overlap(read_grid(out), grid, os.path.basename(path))
+            check_overlap(read_grid(out), target.grid, os.path.basename(path))
         except InputError as err:
             notes.append(f"{os.path.basename(path)} not used: {err}")
             continue
@@ -209,50 +205,83 @@ def _coarse(date: dt.date, files: List[str], grid: Grid, out_folder: str, work: 
         return None, "; ".join(notes) or "no usable file"
     source = ingested[0]
     if len(ingested) > 1:
-        source = os.path.join(work, f"modis_{date}.vrt")
+        source = os.path.join(target.work, f"modis_{date}.vrt")
         mosaic = gdal.BuildVRT(source, ingested)
         mosaic.SetMetadataItem(UNITS_KEY, options.units)  # a VRT does not carry it over
         mosaic = None  # written on close
-    aligned = os.path.join(work, f"modis_{date}_aligned.tif")
+    aligned = os.path.join(target.work, f"modis_{date}_aligned.tif")
     try:
-        align_to_grid(source, grid, aligned, options.resampling, 1, progress.sub(30, 60))
+        align_to_grid(source, target.grid, aligned, options.resampling, 1, progress.sub(30, 60))
     except InputError as err:
         return None, f"{_names(chosen)}: " + str(err).replace(os.path.dirname(source) + os.sep, "")
-    final = os.path.join(out_folder, "coarse", f"modis_{date}.tif")
-    return _check_and_fill(aligned, final, options.max_gap_coarse, options, _names(chosen), notes,
+    final = os.path.join(target.out_folder, "coarse", f"modis_{date}.tif")
+    return _check_and_fill(aligned, final, options.max_gap_coarse, target, options, _names(chosen), notes,
                            progress.sub(60, 100))
 
 
-def _fine(date: dt.date, files: List[str], grid: Grid, out_folder: str, work: str,
-          options: SeriesOptions, progress: Progress) -> Tuple[Optional[str], str]:
+def _fine(date: dt.date, files: List[str], target: _Target, options: SeriesOptions,
+          progress: Progress) -> Tuple[Optional[str], str]:
     """(path of the filled Landsat LST on the grid or None, note saying what happened)."""
     path = files[0]
     notes = [f"{_names(files[1:])} not used: one scene per date"] if len(files) > 1 else []
-    ingested = os.path.join(work, f"landsat_{date}.tif")
+    ingested = os.path.join(target.work, f"landsat_{date}.tif")
     try:
-        landsat_to_lst(path, ingested, None, options.mask, options.units, None, grid, progress.sub(0, 40))
+        landsat_to_lst(path, ingested, None, options.mask, options.units, None, target.grid,
+                       progress.sub(0, 40))
     except InputError as err:
         return None, f"{os.path.basename(path)}: {err}"
-    final = os.path.join(out_folder, "fine", f"landsat_{date}.tif")
-    return _check_and_fill(ingested, final, options.max_gap_fine, options, os.path.basename(path), notes,
-                           progress.sub(40, 100))
+    final = os.path.join(target.out_folder, "fine", f"landsat_{date}.tif")
+    return _check_and_fill(ingested, final, options.max_gap_fine, target, options, os.path.basename(path),
+                           notes, progress.sub(40, 100))
 
 
-def _check_and_fill(path: str, final: str, max_gap: float, options: SeriesOptions, name: str,
-                    notes: List[str], progress: Progress) -> Tuple[Optional[str], str]:
-    """Refuse ``path`` above ``max_gap``, else fill it into ``final``; (final or None, note)."""
-    gaps = gap_fraction(path)
+def _check_and_fill(path: str, final: str, max_gap: float, target: _Target, options: SeriesOptions,
+                    name: str, notes: List[str], progress: Progress) -> Tuple[Optional[str], str]:
+    """Refuse ``path`` above ``max_gap`` (no-data inside the mask), else fill it into ``final``
+    (no-data outside the mask); (final or None, note)."""
+    gaps = gap_fraction(path) if target.mask is None else _gap_fraction_inside(path, target.mask)
     if gaps > max_gap:
         return None, "; ".join([f"{name}: {100 * gaps:.1f} % no-data on the grid, above the "
                                 f"maximum {100 * max_gap:.1f} %"] + notes)
     os.makedirs(os.path.dirname(final), exist_ok=True)
-    if gaps == 0 or options.fill == "none":
-        os.replace(path, final)
-        filled = "no gap" if gaps == 0 else f"{100 * gaps:.3g} % no-data left unfilled"
+    filled = path
+    if gaps > 0 and options.fill != "none":
+        filled = os.path.splitext(path)[0] + ".filled.tif"
+        fill_gaps(path, filled, options.fill, progress=progress)
+    if target.mask is None:
+        os.replace(filled, final)
     else:
-        fill_gaps(path, final, options.fill, progress=progress)
-        filled = f"{100 * gaps:.3g} % filled ({options.fill})"
-    return final, "; ".join([f"{name}: {filled}"] + notes)
+        _mask_outside(filled, final, target.mask)
+    if gaps == 0:
+        note = "no gap"
+    elif options.fill == "none":
+        note = f"{100 * gaps:.3g} % no-data left unfilled"
+    else:
+        note = f"{100 * gaps:.3g} % filled ({options.fill})"
+    return final, "; ".join([f"{name}: {note}"] + notes)
+
+
+def _gap_fraction_inside(path: str, mask: np.ndarray) -> float:
+    """Share (0-1) of the pixels inside ``mask`` (rows, cols) that are no-data, read by blocks of rows."""
+    ds = open_raster(path)
+    gaps = 0
+    for row in range(0, mask.shape[0], _ROWS_PER_BLOCK):
+        inside = mask[row:row + _ROWS_PER_BLOCK]
+        block = read_band(ds, 1, (row, 0, inside.shape[0], mask.shape[1]))
+        gaps += int((inside & ~np.isfinite(block)).sum())
+    return gaps / float(mask.sum())
+
+
+def _mask_outside(path: str, final: str, mask: np.ndarray) -> None:
+    """Copy ``path`` to ``final`` with no-data outside ``mask``, keeping units and metadata."""
+    ds = open_raster(path)
+    metadata = {k: v for k, v in (ds.GetMetadata() or {}).items() if k != "AREA_OR_POINT"}
+    with RasterWriter(final, grid_of(ds), units=read_units(path), metadata=metadata) as writer:
+        for row in range(0, mask.shape[0], _ROWS_PER_BLOCK):
+            inside = mask[row:row + _ROWS_PER_BLOCK]
+            block = read_band(ds, 1, (row, 0, inside.shape[0], mask.shape[1]))
+            block[~inside] = np.nan
+            writer.write(block, row, 0)
 
 
 def _write_summary(report: SeriesReport, options: SeriesOptions) -> None:

@@ -3,9 +3,13 @@ import os
 
 import numpy as np
 import pytest
+from osgeo import osr
+from qgis.core import (QgsFeature, QgsGeometry, QgsRasterLayer, QgsSingleBandPseudoColorRenderer,
+                       QgsVectorLayer)
 
 from conftest import MODIS_HDF, yanco
-from lst_fusion_plugin.core.build_series import SeriesOptions, build_series, clip_grid
+from lst_fusion_plugin.core.build_series import SeriesOptions, build_series
+from lst_fusion_plugin.core.clip import clip_grid
 from lst_fusion_plugin.core.errors import Cancelled, InputError
 from lst_fusion_plugin.core.progress import Progress
 from lst_fusion_plugin.core.raster_io import read_array, read_grid, read_units
@@ -201,7 +205,6 @@ def test_temporary_output_folder(processing, downloads):
 
 
 def test_series_rasters_open_styled_in_qgis(series):
-    from qgis.core import QgsRasterLayer, QgsSingleBandPseudoColorRenderer
     result, out = series
     path = os.path.join(out, "fine", "landsat_2019-11-17.tif")
     assert os.path.exists(os.path.join(out, "fine", "landsat_2019-11-17.qml"))
@@ -209,3 +212,35 @@ def test_series_rasters_open_styled_in_qgis(series):
     assert isinstance(layer.renderer(), QgsSingleBandPseudoColorRenderer)
     labels = [i.label for i in layer.renderer().shader().rasterShaderFunction().colorRampItemList()]
     assert labels[0].endswith(" K")
+
+
+def test_polygon_layer_masks_outside_and_counts_gaps_inside_only(processing, downloads, tmp_path):
+    modis, landsat, _ = downloads
+    utm, wgs84 = osr.SpatialReference(), osr.SpatialReference()
+    utm.ImportFromEPSG(32724)
+    wgs84.ImportFromEPSG(4326)
+    wgs84.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    to_wgs84 = osr.CoordinateTransformation(utm, wgs84)
+    # a right triangle over the scene's north-west half, given in WGS 84
+    corners = [to_wgs84.TransformPoint(x, y)[:2] for x, y in
+               ((546400.0, 9281200.0), (549200.0, 9281200.0), (546400.0, 9278400.0))]
+    layer = QgsVectorLayer("Polygon?crs=EPSG:4326", "area", "memory")
+    feature = QgsFeature()
+    ring = ", ".join(f"{x!r} {y!r}" for x, y in corners + corners[:1])
+    feature.setGeometry(QgsGeometry.fromWkt(f"POLYGON(({ring}))"))
+    layer.dataProvider().addFeatures([feature])
+    result = processing.run("lstfusion:buildseries", {
+        "MODIS_FOLDER": modis, "LANDSAT_FOLDER": landsat, "OUTPUT_FOLDER": str(tmp_path),
+        "CLIP_LAYER": layer, "FILL_METHOD": 2})
+    rows = read_pairs(result["PAIRS"])
+    inside = np.isfinite(read_array(rows[0].coarse))  # the real granule has no gap here
+    assert abs(inside.shape[0] - 94) <= 1 and abs(inside.shape[1] - 94) <= 1  # the triangle's bounding box
+    assert inside[5, 5] and not inside[-5, -5] and 0.45 < inside.mean() < 0.55
+    fine = read_array(rows[0].fine)
+    assert not np.isfinite(fine[~inside]).any()
+    assert int(np.isnan(fine[inside]).sum()) == 200  # the cloud shadow, inside: a gap (left unfilled)
+    for row in rows:
+        for path in filter(None, (row.fine, row.coarse)):
+            assert read_grid(path).difference(read_grid(rows[0].coarse)) is None
+    with open(result["SUMMARY"]) as f:
+        assert f"; {int(inside.sum())} pixels inside the clip polygons" in f.read()
