@@ -1,11 +1,13 @@
 """lstfusion:modislst on the real MOD11A1 granule and on GeoTIFF exports written here."""
+import json
 import os
+import subprocess
 
 import numpy as np
 import pytest
 from osgeo import gdal, osr
 
-from conftest import MODIS_HDF
+from conftest import MODIS_HDF, REPO
 from helpers import write_tif
 from lst_fusion_plugin.core.errors import InputError
 from lst_fusion_plugin.core.modis import modis_to_lst, qc_keep
@@ -169,3 +171,16 @@ def test_scale_factor_in_metadata_means_raw_dn(tmp_path):
     result = modis_to_lst(files["lst"], out)
     assert result["assumption"] == "raw DN, Kelvin = DN x 0.02 (scale factor from the file's metadata)"
     np.testing.assert_allclose(read_array(out), 300.0, atol=1e-3)
+
+
+def test_shell_entry_takes_the_granule_file(granule, tmp_path):
+    out = tmp_path / "lst.tif"
+    env = dict(os.environ, LST_FUSION_PROFILE=str(tmp_path / "profile"))
+    done = subprocess.run([os.path.join(REPO, "scripts", "qgis-process"), "--json", "run", "lstfusion:modislst",
+                           "--", f"INPUT={granule}", "QUALITY=2", f"OUTPUT={out}"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout)["results"]
+    dn, qc = raw(granule, "LST_Day_1km"), raw(granule, "QC_Day")
+    assert results["VALID_FRACTION"] == pytest.approx(((dn > 0) & (qc % 4 <= 1)).mean())
+    assert results["OUTPUT"] == str(out) and read_units(str(out)) == "kelvin"
