@@ -105,8 +105,8 @@ def run_case(case, folder):
     return pixels
 
 
-CASES = ["imports_only", "landsat_ingest", "modis_ingest_real_granule", "focal_tiled", "focal_whole_array", "idw_gdal",
-         "temporal"]
+CASES = ["imports_only", "landsat_ingest", "modis_ingest_real_granule", "focal_tiled", "focal_whole_array",
+         "idw_gdal", "temporal"]
 
 
 def main():

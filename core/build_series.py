@@ -185,7 +185,8 @@ def _coarse(date: dt.date, files: List[str], target: _Target, options: SeriesOpt
     """(path of the aligned, filled MODIS LST or None, note saying what happened)."""
     terra = [f for f in files if not os.path.basename(f).upper().startswith("MYD")]
     chosen = terra or files
-    notes = [f"{_names(sorted(set(files) - set(chosen)))} (Aqua) not used: Terra preferred"] if terra != files else []
+    aqua = sorted(set(files) - set(chosen))
+    notes = [f"{_names(aqua)} (Aqua) not used: Terra preferred"] if aqua else []
     ingested = []
     for k, path in enumerate(chosen):
         # named after the granule, in a folder of its own, so that messages name the granule

@@ -30,7 +30,8 @@ def clip_grid(grid: Grid, bounds: Bounds, crs_wkt: str) -> Grid:
     """
     x0, y0, x1, y1 = bounds
     if crs_wkt and not _srs(crs_wkt).IsSame(grid.srs()):
-        x0, y0, x1, y1 = osr.CoordinateTransformation(_srs(crs_wkt), grid.srs()).TransformBounds(x0, y0, x1, y1, 21)
+        to_grid = osr.CoordinateTransformation(_srs(crs_wkt), grid.srs())
+        x0, y0, x1, y1 = to_grid.TransformBounds(x0, y0, x1, y1, 21)
     gx0, dx, _, gy0, _, dy = grid.transform
     c0 = max(0, int(np.floor((x0 - gx0) / dx + 1e-9)))
     c1 = min(grid.width, int(np.ceil((x1 - gx0) / dx - 1e-9)))

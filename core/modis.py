@@ -267,7 +267,8 @@ def _scaling(path: str, ds: gdal.Dataset, band: gdal.Band) -> Tuple[float, float
         scale = float(meta_scale)
     if scale is not None and scale != 1.0:
         offset = band.GetOffset() or 0.0
-        return scale, offset, "kelvin", RAW_FILL, f"raw DN, Kelvin = DN x {scale:g} (scale factor from the file's metadata)"
+        return scale, offset, "kelvin", RAW_FILL, (
+            f"raw DN, Kelvin = DN x {scale:g} (scale factor from the file's metadata)")
     integer = band.DataType in (gdal.GDT_UInt16, gdal.GDT_Int16, gdal.GDT_UInt32, gdal.GDT_Int32)
     low, high = _value_range(path, band, exclude_zero=integer)
     declared = read_units(path)

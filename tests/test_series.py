@@ -81,7 +81,8 @@ def test_pairs_table_round_trip_with_relative_paths(tmp_path):
     coarse1 = touch(tmp_path / "series" / "coarse" / "modis_2019-11-01.tif")
     coarse2 = touch(tmp_path / "elsewhere" / "modis_2019-11-09.tif")
     table = str(tmp_path / "series" / "pairs.csv")
-    write_pairs(table, [PairRow(dt.date(2019, 11, 9), None, coarse2), PairRow(dt.date(2019, 11, 1), fine, coarse1)])
+    write_pairs(table, [PairRow(dt.date(2019, 11, 9), None, coarse2),
+                        PairRow(dt.date(2019, 11, 1), fine, coarse1)])
     with open(table) as f:
         assert f.read().splitlines() == ["date,fine,coarse",
                                          "2019-11-01,fine/landsat_2019-11-01.tif,coarse/modis_2019-11-01.tif",
