@@ -19,7 +19,8 @@ from .landsat_lst import MASK_LABELS
 from .modis_lst import QUALITY_LABELS
 
 FILL_LABELS = ["Progressive focal mean (the survey's method)", "Inverse distance weighting (GDAL)",
-               "No filling (keep the gaps)"]
+               "No filling (keep the gaps)",
+               "Temporal: interpolate between the nearest dates of the same sensor, focal mean for the rest"]
 RESAMPLING_LABELS = ["Nearest neighbour", "Bilinear", "Cubic", "Cubic spline", "Lanczos", "Average"]
 
 
@@ -57,7 +58,8 @@ class BuildSeries(LstFusionAlgorithm):
             "YYYYMMDD). Every image becomes LST with its QC / QA_PIXEL mask, is put on the common fine "
             "grid (the first Landsat scene's grid, cut to EXTENT and/or to CLIP_LAYER's polygons, outside "
             "which the outputs are no-data that does not count as gaps), "
-            "is refused when it has more no-data there than the maximum, and has its gaps filled.\n\n"
+            "is refused when it has more no-data there than the maximum, and has its gaps filled "
+            "(spatially, or in time between the nearest kept dates of the same sensor).\n\n"
             "The output folder holds fine/landsat_DATE.tif, coarse/modis_DATE.tif, pairs.csv "
             "(date,fine,coarse; coarse-only dates have an empty fine) and summary.txt saying what was "
             "kept, filled or refused and why. Each GeoTIFF has a .qml beside it, so QGIS opens it with "

@@ -9,7 +9,9 @@ the same grid. The common grid is the first (earliest) Landsat scene's grid,
 optionally cut to an extent or to polygons (:mod:`.clip`; outside the
 polygons the outputs are no-data, which does not count as gaps). Each image
 is refused when its share of no-data on the common grid is above the
-maximum, otherwise its gaps are filled (:mod:`.gapfill`). The result:
+maximum, otherwise its gaps are filled (:mod:`.gapfill`: spatially, or in
+time from the other kept images of the same sensor once all dates are
+done). The result:
 
     OUTPUT_FOLDER/fine/landsat_YYYY-MM-DD.tif
     OUTPUT_FOLDER/coarse/modis_YYYY-MM-DD.tif
@@ -39,8 +41,9 @@ from .progress import Progress, ensure
 from .raster_io import UNITS_KEY, RasterWriter, grid_of, open_raster, read_band, read_grid, read_units
 from .series import PairRow, find_landsat, find_modis, group_by_date, write_pairs
 
-FILL_METHODS = ("focal", "idw", "none")
-"""Gap filling of buildseries, in the order of the Processing enum."""
+FILL_METHODS = ("focal", "idw", "none", "temporal")
+"""Gap filling of buildseries, in the order of the Processing enum. 'temporal' interpolates each
+image's gaps between the nearest kept dates of the same sensor, then fills the rest by 'focal'."""
 
 PAIRS_NAME = "pairs.csv"
 _ROWS_PER_BLOCK = 256
@@ -130,15 +133,19 @@ def build_series(modis_folder: str, landsat_folder: str, out_folder: str,
     fine_by_date, coarse_by_date = group_by_date(landsat), group_by_date(modis)
     dates = sorted(set(fine_by_date) | set(coarse_by_date))
     rows: List[PairRow] = []
+    target = _Target(grid, mask, out_folder, work)
+    share = 80.0 if options.fill == "temporal" else 100.0
     try:
         for i, date in enumerate(dates):
             progress.check()
-            step = progress.sub(100.0 * i / len(dates), 100.0 * (i + 1) / len(dates))
+            step = progress.sub(share * i / len(dates), share * (i + 1) / len(dates))
             row = _one_date(date, fine_by_date.get(date, []), coarse_by_date.get(date, []),
-                            _Target(grid, mask, out_folder, work), options, report, step)
+                            target, options, report, step)
             progress.info(report.lines[-1])
             if row:
                 rows.append(row)
+        if options.fill == "temporal":
+            _fill_in_time(rows, target, report, progress.sub(80, 100))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if not rows:
@@ -240,13 +247,13 @@ def _check_and_fill(path: str, final: str, max_gap: float, target: _Target, opti
                     name: str, notes: List[str], progress: Progress) -> Tuple[Optional[str], str]:
     """Refuse ``path`` above ``max_gap`` (no-data inside the mask), else fill it into ``final``
     (no-data outside the mask); (final or None, note)."""
-    gaps = gap_fraction(path) if target.mask is None else _gap_fraction_inside(path, target.mask)
+    gaps = _gaps(path, target.mask)
     if gaps > max_gap:
         return None, "; ".join([f"{name}: {100 * gaps:.1f} % no-data on the grid, above the "
                                 f"maximum {100 * max_gap:.1f} %"] + notes)
     os.makedirs(os.path.dirname(final), exist_ok=True)
     filled = path
-    if gaps > 0 and options.fill != "none":
+    if gaps > 0 and options.fill in ("focal", "idw"):
         filled = os.path.splitext(path)[0] + ".filled.tif"
         fill_gaps(path, filled, options.fill, progress=progress)
     if target.mask is None:
@@ -257,13 +264,42 @@ def _check_and_fill(path: str, final: str, max_gap: float, target: _Target, opti
         note = "no gap"
     elif options.fill == "none":
         note = f"{100 * gaps:.3g} % no-data left unfilled"
+    elif options.fill == "temporal":
+        note = f"{100 * gaps:.3g} % no-data, filled in time below"
     else:
         note = f"{100 * gaps:.3g} % filled ({options.fill})"
     return final, "; ".join([f"{name}: {note}"] + notes)
 
 
-def _gap_fraction_inside(path: str, mask: np.ndarray) -> float:
-    """Share (0-1) of the pixels inside ``mask`` (rows, cols) that are no-data, read by blocks of rows."""
+def _fill_in_time(rows: List[PairRow], target: _Target, report: SeriesReport, progress: Progress) -> None:
+    """Fill the gaps of every kept image from the nearest earlier and later kept images of the same
+    sensor (then the focal mean for what is left), all from the unfilled images."""
+    jobs = []
+    for kind in ("fine", "coarse"):
+        series = [(row.date, getattr(row, kind)) for row in rows if getattr(row, kind)]
+        jobs += [(kind, date, path, series) for date, path in series if _gaps(path, target.mask) > 0]
+    filled = []
+    for i, (kind, date, path, series) in enumerate(jobs):
+        progress.check()
+        out = os.path.join(target.work, f"{kind}_{date}.time.tif")
+        method = "temporal" if len(series) > 1 else "focal"
+        fill_gaps(path, out, method, series=series, date=date, progress=progress.sub(
+            100.0 * i / len(jobs), 100.0 * (i + 1) / len(jobs)))
+        filled.append((out, path))
+        report.lines.append(f"{date}: {kind} gaps filled " + (
+            "in time from the nearest dates, the rest by the focal mean" if method == "temporal"
+            else "by the focal mean (no other date)"))
+    for out, path in filled:  # replaced only now: neighbours were read unfilled
+        if target.mask is None:
+            os.replace(out, path)
+        else:
+            _mask_outside(out, path, target.mask)
+
+
+def _gaps(path: str, mask: Optional[np.ndarray]) -> float:
+    """Share (0-1) of no-data pixels, among those inside ``mask`` (rows, cols) when there is one."""
+    if mask is None:
+        return gap_fraction(path)
     ds = open_raster(path)
     gaps = 0
     for row in range(0, mask.shape[0], _ROWS_PER_BLOCK):

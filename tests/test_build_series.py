@@ -244,3 +244,24 @@ def test_polygon_layer_masks_outside_and_counts_gaps_inside_only(processing, dow
             assert read_grid(path).difference(read_grid(rows[0].coarse)) is None
     with open(result["SUMMARY"]) as f:
         assert f"; {int(inside.sum())} pixels inside the clip polygons" in f.read()
+
+
+def test_temporal_filling_from_neighbour_dates(downloads, tmp_path):
+    modis, landsat, _ = downloads
+    kept = build_series(modis, landsat, str(tmp_path / "kept"), SeriesOptions(fill="none", resampling="nearest"))
+    timed = build_series(modis, landsat, str(tmp_path / "timed"), SeriesOptions(fill="temporal",
+                                                                                 resampling="nearest"))
+    rows = {str(r.date): r for r in read_pairs(kept.pairs_path)}
+    before, gappy, after = (read_array(rows[d].coarse) for d in ("2019-11-01", "2019-11-09", "2019-11-17"))
+    filled = read_array(os.path.join(str(tmp_path / "timed"), "coarse", "modis_2019-11-09.tif"))
+    gaps = np.isnan(gappy)
+    assert gaps.any() and np.isfinite(filled).all()
+    np.testing.assert_array_equal(filled[~gaps], gappy[~gaps])
+    # 2019-11-09 lies 8 of the 16 days from 2019-11-01 to 2019-11-17
+    np.testing.assert_allclose(filled[gaps], (before + (after - before) * 0.5)[gaps], atol=1e-4)
+    fine = read_array(os.path.join(str(tmp_path / "timed"), "fine", "landsat_2019-11-01.tif"))
+    assert np.isfinite(fine).all()  # the shadow: no earlier Landsat date, so the focal mean
+    with open(timed.summary_path) as f:
+        text = f.read()
+    assert "2019-11-09: coarse gaps filled in time from the nearest dates, the rest by the focal mean" in text
+    assert "2019-11-01: fine gaps filled in time" in text
