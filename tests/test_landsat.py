@@ -149,3 +149,20 @@ def test_scene_archive_is_read_in_place(tmp_path):
     values = read_array(out)
     assert np.isnan(values[:5, :5]).all() and np.isfinite(values).sum() == 30 * 40 - 25
     np.testing.assert_allclose(values[10:, 10:], (files["dn"] * 0.004 + 140.0)[10:, 10:], atol=1e-3)
+
+
+def test_landsat_7_thermal_band_st_b6_reads_its_own_mtl_keys(tmp_path):
+    kelvin = kelvin_field(20, 20)
+    files = write_landsat_scene(tmp_path, "20191101", kelvin, mtl_scale=(0.004, 140.0))
+    renamed = {}
+    for key in ("st", "qa", "mtl"):
+        renamed[key] = files[key].replace("LC08", "LE07").replace("_ST_B10", "_ST_B6")
+        os.rename(files[key], renamed[key])
+    with open(renamed["mtl"]) as f:
+        text = f.read().replace("ST_B10", "ST_B6")
+    with open(renamed["mtl"], "w") as f:
+        f.write(text)
+    out = str(tmp_path / "lst.tif")
+    result = landsat_to_lst(renamed["st"], out)
+    assert "LE07" in result["scaling"] and result["qa_layer"] == renamed["qa"]
+    np.testing.assert_allclose(read_array(out), files["dn"] * 0.004 + 140.0, atol=1e-3)
