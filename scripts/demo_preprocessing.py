@@ -45,7 +45,8 @@ def write_downloads(folder):
         with open(os.path.join(scene, f"{pid}_MTL.txt"), "w") as f:
             f.write("GROUP = LEVEL2_SURFACE_TEMPERATURE_PARAMETERS\n"
                     "    TEMPERATURE_MULT_BAND_ST_B10 = 0.00341802\n"
-                    "    TEMPERATURE_ADD_BAND_ST_B10 = 149.0\nEND_GROUP = LEVEL2_SURFACE_TEMPERATURE_PARAMETERS\n")
+                    "    TEMPERATURE_ADD_BAND_ST_B10 = 149.0\n"
+                    "END_GROUP = LEVEL2_SURFACE_TEMPERATURE_PARAMETERS\n")
     modis = os.path.join(folder, "modis")
     os.makedirs(modis, exist_ok=True)
     pixel = 926.6254331383334
@@ -77,6 +78,7 @@ def run_preprocessing(run, out, first_step=2):
     print(f"    -> {filled['OUTPUT']} ({int(filled['FILLED_PIXELS'])} pixels filled)")
     series = run(f"{first_step + 2}. Build a series of pairs from the download folders",
                  "lstfusion:buildseries",
-                 {"MODIS_FOLDER": modis, "LANDSAT_FOLDER": landsat, "OUTPUT_FOLDER": os.path.join(out, "series")})
+                 {"MODIS_FOLDER": modis, "LANDSAT_FOLDER": landsat,
+                  "OUTPUT_FOLDER": os.path.join(out, "series")})
     print(f"    -> {series['PAIRS']}: {int(series['PAIR_COUNT'])} pairs, "
           f"{int(series['COARSE_ONLY_COUNT'])} coarse-only date(s); summary in {series['SUMMARY']}")
