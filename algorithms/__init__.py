@@ -1,11 +1,19 @@
 """Processing algorithms, one module each; ``ALGORITHMS`` is what the provider loads."""
 from .align_to_fine import AlignToFine
+from .build_series import BuildSeries
 from .compare import Compare
 from .evaluate import Evaluate
+from .fill_gaps import FillGaps
+from .landsat_lst import LandsatLst
+from .modis_lst import ModisLst
 from .simulate import Simulate
 
 ALGORITHMS = [
     AlignToFine,
+    ModisLst,
+    LandsatLst,
+    FillGaps,
+    BuildSeries,
     Evaluate,
     Compare,
     Simulate,

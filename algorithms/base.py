@@ -16,6 +16,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from ..core.errors import Cancelled, InputError
 from ..core.progress import Progress
+from .styling import fit_ramp_to_data
 
 ICON_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources", "icon.svg")
 LST_STYLE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources", "lst_{units}.qml")
@@ -93,7 +94,8 @@ class LstFusionAlgorithm(QgsProcessingAlgorithm):
 
 
 class StyleLoader(QgsProcessingLayerPostProcessorInterface):
-    """Applies a .qml style to a raster layer that QGIS loads after an algorithm."""
+    """Applies a .qml style to a raster layer that QGIS loads after an algorithm,
+    with its colour ramp stretched to the layer's minimum-maximum."""
 
     _alive = []  # QGIS does not own Python post-processors: keep them referenced
 
@@ -112,4 +114,5 @@ class StyleLoader(QgsProcessingLayerPostProcessorInterface):
         """Load the style onto the finished layer."""
         if isinstance(layer, QgsRasterLayer) and os.path.exists(self.qml_path):
             layer.loadNamedStyle(self.qml_path)
+            fit_ramp_to_data(layer)
             layer.triggerRepaint()

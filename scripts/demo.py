@@ -112,6 +112,8 @@ def main():
     from lst_fusion_plugin.core.tables import text_table
     print(f"\nAccuracy of {os.path.basename(prediction)} against {os.path.basename(fine)}:")
     print(text_table(metrics))
+    from demo_preprocessing import run_preprocessing
+    run_preprocessing(run, OUT, first_step=3)
     print(f"\nDemo finished in {time.time() - started:.1f} s. Results in {OUT}")
     plugin.unload()
     app.exitQgis()

@@ -29,8 +29,11 @@ def _link_plugin() -> None:
 
 
 _link_plugin()
-sys.modules.pop("lst_fusion_plugin", None)  # never the repo-root module lst_fusion_plugin.py
-import lst_fusion_plugin  # noqa: E402  (the package, through the link)
+# Import the package now: pytest later prepends the repository root itself to sys.path when the
+# checkout's folder name is not a Python identifier (e.g. 'wt-3'), and the root's
+# lst_fusion_plugin.py module would then shadow the package.
+sys.modules.pop("lst_fusion_plugin", None)
+import lst_fusion_plugin  # noqa: E402
 
 assert hasattr(lst_fusion_plugin, "__path__"), lst_fusion_plugin.__file__
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

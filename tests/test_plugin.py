@@ -6,7 +6,8 @@ from qgis.core import QgsApplication
 
 from conftest import REPO
 
-EXPECTED_ALGORITHMS = {"aligntofine", "evaluate", "compare", "simulate"}
+EXPECTED_ALGORITHMS = {"aligntofine", "evaluate", "compare", "simulate", "modislst", "landsatlst", "fillgaps",
+                       "buildseries"}
 
 
 def test_provider_registers_with_its_algorithms(plugin):
