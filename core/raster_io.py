@@ -202,3 +202,19 @@ def write_array(path: str, array: np.ndarray, grid: Grid, units: Optional[str] =
     with RasterWriter(path, grid, bands, units, descriptions, metadata) as writer:
         writer.write(array)
     return path
+
+
+def read_decimated(path: str, band: int = 1, max_size: int = 1000) -> np.ndarray:
+    """Band ``band`` as float32 (NaN = no-data), decimated by nearest neighbour so that
+    neither side exceeds ``max_size`` pixels (uses overviews when the file has them).
+
+    For previews and statistics on samples; never loads the full-resolution band.
+    """
+    ds = open_raster(path)
+    scale = max(ds.RasterXSize / max_size, ds.RasterYSize / max_size, 1.0)
+    if scale == 1.0:
+        return read_band(ds, band)
+    view = gdal.Translate("", ds, format="VRT", bandList=[band], resampleAlg="near",
+                          width=max(1, int(ds.RasterXSize / scale)),
+                          height=max(1, int(ds.RasterYSize / scale)))
+    return read_band(view, 1)

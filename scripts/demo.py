@@ -103,6 +103,15 @@ def main():
                   {"INPUT": coarse, "REFERENCE": fine, "RESAMPLING": 1,
                    "OUTPUT": os.path.join(OUT, "coarse_on_fine_grid.tif")})
     print(f"    -> {aligned['OUTPUT']} ({100 * aligned['VALID_FRACTION']:.1f} % valid)")
+    prediction = aligned["OUTPUT"]
+    metrics = run("2. Evaluate the prediction against the fine image", "lstfusion:evaluate",
+                  {"PREDICTION": prediction, "REFERENCE": fine, "COARSE": coarse,
+                   "OUTPUT_TABLE": os.path.join(OUT, "metrics.csv"),
+                   "OUTPUT_REPORT": os.path.join(OUT, "accuracy_report.html")})
+    print(f"    -> {metrics['OUTPUT_REPORT']}")
+    from lst_fusion_plugin.core.tables import text_table
+    print(f"\nAccuracy of {os.path.basename(prediction)} against {os.path.basename(fine)}:")
+    print(text_table(metrics))
     print(f"\nDemo finished in {time.time() - started:.1f} s. Results in {OUT}")
     plugin.unload()
     app.exitQgis()

@@ -30,6 +30,9 @@ def _link_plugin() -> None:
 
 _link_plugin()
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if "XDG_RUNTIME_DIR" not in os.environ:  # Qt warns on every start without one
+    os.environ["XDG_RUNTIME_DIR"] = os.path.join(REPO, ".build", "runtime")
+    os.makedirs(os.environ["XDG_RUNTIME_DIR"], mode=0o700, exist_ok=True)
 
 
 def yanco(name: str) -> str:

@@ -6,7 +6,7 @@ from qgis.core import QgsApplication
 
 from conftest import REPO
 
-EXPECTED_ALGORITHMS = {"aligntofine", "simulate"}
+EXPECTED_ALGORITHMS = {"aligntofine", "evaluate", "compare", "simulate"}
 
 
 def test_provider_registers_with_its_algorithms(plugin):
@@ -42,3 +42,39 @@ def test_metadata_has_every_required_field():
     assert general["qgisMinimumVersion"] == "3.22"
     assert general["category"] == "Raster"
     assert os.path.exists(os.path.join(REPO, general["icon"]))
+
+
+LOAD_PROBE = """
+import sys
+sys.path.insert(0, sys.argv[1]); sys.path.append('/usr/share/qgis/python/plugins')
+if sys.argv[2] == 'hide':
+    sys.modules['torch'] = None  # 'import torch' now raises ImportError
+from qgis.core import QgsApplication
+app = QgsApplication([], False); app.initQgis()
+from lst_fusion_plugin import classFactory
+plugin = classFactory(None); plugin.initProcessing()
+provider = QgsApplication.processingRegistry().providerById('lstfusion')
+print(len(provider.algorithms()), 'torch' in sys.modules and sys.modules['torch'] is not None)
+"""
+
+
+def _load_plugin_in_subprocess(mode):
+    import subprocess
+    import sys
+    from conftest import PLUGINS_DIR
+    done = subprocess.run([sys.executable, "-c", LOAD_PROBE, PLUGINS_DIR, mode], capture_output=True,
+                          text=True, timeout=120, env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
+    assert done.returncode == 0, done.stderr
+    count, torch_imported = done.stdout.split()[-2:]
+    return int(count), torch_imported == "True"
+
+
+def test_loading_the_plugin_does_not_import_torch():
+    count, torch_imported = _load_plugin_in_subprocess("normal")
+    assert count >= len(EXPECTED_ALGORITHMS)
+    assert not torch_imported
+
+
+def test_plugin_loads_all_algorithms_without_torch():
+    count, _ = _load_plugin_in_subprocess("hide")
+    assert count >= len(EXPECTED_ALGORITHMS)

@@ -1,0 +1,97 @@
+"""lstfusion:compare: the comparison table of several fusion methods over several dates."""
+from qgis.core import (QgsProcessingOutputString, QgsProcessingParameterDefinition,
+                       QgsProcessingParameterFile, QgsProcessingParameterFileDestination,
+                       QgsProcessingParameterNumber)
+
+from ..core.comparison import (PER_DATE_COLUMNS, SUMMARY_COLUMNS, best_method, evaluate_entries,
+                               hard_dates, read_comparison_table, summarise)
+from ..core.metrics import checked_ratio
+from ..core.tables import write_rows
+from .base import LstFusionAlgorithm
+from .evaluate import optional_number
+
+
+class Compare(LstFusionAlgorithm):
+    """Metrics of many predictions (methods x dates), summarised per method, hard dates flagged."""
+
+    INPUT = "INPUT"
+    RATIO = "RATIO"
+    DATA_RANGE = "DATA_RANGE"
+    HARD_RMSE = "HARD_RMSE"
+    OUTPUT_TABLE = "OUTPUT_TABLE"
+    OUTPUT_PER_DATE = "OUTPUT_PER_DATE"
+    OUTPUT_REPORT = "OUTPUT_REPORT"
+    BEST_METHOD = "BEST_METHOD"
+    HARD_DATES = "HARD_DATES"
+
+    NAME = "compare"
+    DISPLAY_NAME = "Compare fusion methods"
+    GROUP = "Evaluation"
+    GROUP_ID = "evaluation"
+    HELP = ("Evaluates many predictions against their references, listed in a CSV with the header "
+            "method,date,prediction,reference (paths relative to the CSV or absolute; an optional "
+            "'coarse' column gives a coarse raster to derive each row's ERGAS ratio), and writes "
+            "the comparison the survey reports: per method the mean and standard deviation over "
+            "dates of RMSE, SSIM, PSNR, SAM, CC, ERGAS, MAE, BIAS, ubRMSE and R² (OUTPUT_TABLE), "
+            "every method on every date (OUTPUT_PER_DATE), and an HTML report with a chart of RMSE "
+            "by date and method.\n\n"
+            "Dates where every method does badly are highlighted: the dates whose best RMSE exceeds "
+            "HARD_RMSE when it is given, else (with 3 dates or more) the dates whose best RMSE "
+            "exceeds the mean + 1 standard deviation of the per-date best RMSEs.")
+
+    def initAlgorithm(self, config=None):  # noqa: N802 (QGIS's name)
+        """Parameters: INPUT, RATIO, DATA_RANGE, HARD_RMSE -> tables, report, BEST_METHOD, HARD_DATES."""
+        self.addParameter(QgsProcessingParameterFile(
+            self.INPUT, self.tr("Table method,date,prediction,reference (CSV)"), extension="csv"))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.RATIO, self.tr("ERGAS ratio h / l (empty: from each row's 'coarse' raster)"),
+            QgsProcessingParameterNumber.Double, optional=True, minValue=0.0))
+        advanced = [
+            QgsProcessingParameterNumber(
+                self.DATA_RANGE, self.tr("Data range L for PSNR and SSIM (empty: each reference's max - min)"),
+                QgsProcessingParameterNumber.Double, optional=True, minValue=0.0),
+            QgsProcessingParameterNumber(
+                self.HARD_RMSE, self.tr("RMSE above which a date is hard for every method "
+                                        "(empty: mean + 1 std of the per-date best RMSEs)"),
+                QgsProcessingParameterNumber.Double, optional=True, minValue=0.0),
+        ]
+        for parameter in advanced:
+            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            self.addParameter(parameter)
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.OUTPUT_TABLE, self.tr("Per-method table (mean and std over dates)"),
+            "CSV files (*.csv);;JSON files (*.json)"))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.OUTPUT_PER_DATE, self.tr("Per-date table"), "CSV files (*.csv);;JSON files (*.json)"))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.OUTPUT_REPORT, self.tr("HTML report"), "HTML files (*.html)"))
+        self.addOutput(QgsProcessingOutputString(self.BEST_METHOD, self.tr("Method with the lowest mean RMSE")))
+        self.addOutput(QgsProcessingOutputString(self.HARD_DATES, self.tr("Dates where every method does badly")))
+
+    def process(self, parameters, context, feedback, progress):
+        """Evaluate every row, then write the tables and the report."""
+        from ..core.report import write_comparison_report  # matplotlib: loaded when needed only
+
+        entries = read_comparison_table(self.parameterAsFile(parameters, self.INPUT, context))
+        ratio = optional_number(parameters, self.RATIO)
+        if ratio is not None:
+            checked_ratio(ratio)
+        records, units = evaluate_entries(entries, optional_number(parameters, self.DATA_RANGE), ratio,
+                                          progress.sub(0, 90))
+        records.sort(key=lambda r: (r["date"], r["method"]))
+        summary = summarise(records)
+        hard, rule = hard_dates(records, optional_number(parameters, self.HARD_RMSE))
+        outputs = {
+            self.OUTPUT_TABLE: write_rows(self.parameterAsFileOutput(parameters, self.OUTPUT_TABLE, context),
+                                          summary, SUMMARY_COLUMNS),
+            self.OUTPUT_PER_DATE: write_rows(self.parameterAsFileOutput(parameters, self.OUTPUT_PER_DATE, context),
+                                             records, PER_DATE_COLUMNS),
+            self.OUTPUT_REPORT: write_comparison_report(
+                self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context), records, summary, hard,
+                rule, units),
+            self.BEST_METHOD: best_method(summary),
+            self.HARD_DATES: ",".join(hard),
+        }
+        feedback.pushInfo(self.tr(f"Lowest mean RMSE: {outputs[self.BEST_METHOD]}; dates where every "
+                                  f"method does badly: {outputs[self.HARD_DATES] or 'none'}."))
+        return outputs

@@ -1,0 +1,176 @@
+"""Fine LST for every date of a period: choosing reference pairs, resumable per-date runs, a VRT.
+
+The per-date work is a pure function of its inputs (paths, method, parameters):
+:func:`plan_series` decides, for each target date, which reference pairs a
+method uses; :func:`run_series` calls a predictor once per planned date and
+writes one GeoTIFF per date, an index table and a VRT whose bands are the dates.
+Memory does not grow with the number of dates: each date is read, predicted and
+written on its own.
+"""
+import csv
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, List, Optional, Sequence
+
+from osgeo import gdal
+
+from .errors import Cancelled, InputError
+from .progress import Progress, ensure
+from .raster_io import open_raster
+
+gdal.UseExceptions()
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One date of a series: its coarse image and, when observed, its fine image (paths)."""
+
+    date: dt.date
+    coarse: Optional[str]
+    fine: Optional[str] = None
+
+
+@dataclass
+class DatePlan:
+    """What to do for one target date: the references to use, or why it is skipped.
+
+    ``references`` is ordered by date: one pair for one-pair methods, the pair
+    before and the pair after the target for two-pair methods.
+    """
+
+    target: Pair
+    references: List[Pair] = field(default_factory=list)
+    skip_reason: Optional[str] = None
+
+    @property
+    def skipped(self) -> bool:
+        """True when the date cannot be predicted."""
+        return self.skip_reason is not None
+
+
+def plan_series(pairs: Sequence[Pair], pairs_needed: int,
+                targets: Optional[Iterable[dt.date]] = None) -> List[DatePlan]:
+    """Plan each target date (default: every date with a coarse image), in date order.
+
+    A reference is a date with both images, other than the target itself (a
+    target's own fine image is never used to predict it). One-pair methods take
+    the nearest reference in time (the earlier one on a tie); two-pair methods
+    take the nearest before and the nearest after the target.
+    """
+    if pairs_needed not in (1, 2):
+        raise ValueError("pairs_needed must be 1 or 2")
+    by_date = {p.date: p for p in pairs}
+    references = sorted((p for p in pairs if p.fine and p.coarse), key=lambda p: p.date)
+    wanted = sorted(set(targets)) if targets is not None else sorted(d for d, p in by_date.items() if p.coarse)
+    plans = []
+    for date in wanted:
+        target = by_date.get(date, Pair(date, None))
+        plan = DatePlan(target)
+        others = [r for r in references if r.date != date]
+        if not target.coarse:
+            plan.skip_reason = "no coarse image on that date"
+        elif pairs_needed == 1:
+            if others:
+                plan.references = [min(others, key=lambda r: (abs((r.date - date).days), r.date))]
+            else:
+                plan.skip_reason = "no reference pair (fine and coarse image) on another date"
+        else:
+            before = [r for r in others if r.date < date]
+            after = [r for r in others if r.date > date]
+            if before and after:
+                plan.references = [before[-1], after[0]]
+            else:
+                side = "before" if not before else "after"
+                plan.skip_reason = f"no reference pair {side} this date (a two-pair method needs both)"
+        plans.append(plan)
+    return plans
+
+
+Predictor = Callable[[DatePlan, str, Progress], None]
+"""Writes the prediction for one planned date to the given path (atomically)."""
+
+
+def output_name(date: dt.date) -> str:
+    """File name of one date's prediction: ``lst_YYYY-MM-DD.tif``."""
+    return f"lst_{date.isoformat()}.tif"
+
+
+def is_complete_raster(path: str) -> bool:
+    """True when ``path`` is a readable raster (a finished output of an earlier run)."""
+    if not os.path.exists(path):
+        return False
+    try:
+        open_raster(path)
+    except InputError:
+        return False
+    return True
+
+
+def run_series(plans: Sequence[DatePlan], predictor: Predictor, folder: str, overwrite: bool = False,
+               progress: Optional[Progress] = None) -> dict:
+    """Predict every planned date into ``folder``; skip finished dates unless ``overwrite``.
+
+    Writes ``lst_<date>.tif`` per date, ``series.csv`` (date,prediction,status,detail) and
+    ``series.vrt`` (one band per predicted date, described by its ISO date).
+    Returns {'predicted': [...dates], 'reused': [...], 'skipped': [(date, reason)], 'vrt': path,
+    'index': path}. Cancel stops between dates, keeping the dates already written.
+    """
+    progress = ensure(progress)
+    os.makedirs(folder, exist_ok=True)
+    done, reused, skipped, rows = [], [], [], []
+    runnable = [p for p in plans if not p.skipped]
+    for plan in plans:
+        date = plan.target.date
+        if plan.skipped:
+            skipped.append((date, plan.skip_reason))
+            rows.append((date, "", "skipped", plan.skip_reason))
+            progress.info(f"{date}: skipped, {plan.skip_reason}")
+    for i, plan in enumerate(runnable):
+        date = plan.target.date
+        out = os.path.join(folder, output_name(date))
+        refs = " and ".join(r.date.isoformat() for r in plan.references)
+        if not overwrite and is_complete_raster(out):
+            reused.append(date)
+            rows.append((date, out, "kept", f"already written; references {refs}"))
+            progress.info(f"{date}: already written, kept")
+        else:
+            progress.info(f"{date}: predicting from {refs}")
+            try:
+                predictor(plan, out, progress.sub(100.0 * i / len(runnable), 100.0 * (i + 1) / len(runnable)))
+            except Cancelled:
+                _write_index(folder, rows)
+                raise
+            done.append(date)
+            rows.append((date, out, "predicted", f"references {refs}"))
+        progress.step(i + 1, len(runnable))
+    index = _write_index(folder, rows)
+    outputs = [r[1] for r in sorted(rows) if r[1]]
+    vrt = build_series_vrt(outputs, [r[0] for r in sorted(rows) if r[1]], os.path.join(folder, "series.vrt"))
+    return {"predicted": done, "reused": reused, "skipped": skipped, "vrt": vrt, "index": index}
+
+
+def _write_index(folder: str, rows) -> str:
+    path = os.path.join(folder, "series.csv")
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["date", "prediction", "status", "detail"])
+        for date, out, status, detail in sorted(rows):
+            writer.writerow([date.isoformat(), os.path.basename(out) if out else "", status, detail])
+    return path
+
+
+def build_series_vrt(paths: Sequence[str], dates: Sequence[dt.date], vrt_path: str) -> Optional[str]:
+    """A VRT stacking one-band rasters as bands in date order, band descriptions = ISO dates.
+
+    GDAL stores sources beside or below the VRT relative to it, so the series
+    folder can be moved. None when there is nothing to stack.
+    """
+    if not paths:
+        return None
+    ds = gdal.BuildVRT(vrt_path, [os.path.abspath(p) for p in paths], separate=True)
+    for i, date in enumerate(dates, start=1):
+        ds.GetRasterBand(i).SetDescription(date.isoformat())
+    ds.SetMetadataItem("DATES", ",".join(d.isoformat() for d in dates))
+    ds = None
+    return vrt_path
