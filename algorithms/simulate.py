@@ -1,4 +1,7 @@
 """lstfusion:simulate: a synthetic coarse/fine LST series with ground truth on every date."""
+import os
+import shutil
+
 from qgis.core import (QgsProcessingOutputFile, QgsProcessingOutputNumber,
                        QgsProcessingOutputRasterLayer, QgsProcessingParameterBoolean,
                        QgsProcessingParameterDateTime, QgsProcessingParameterDefinition,
@@ -8,7 +11,7 @@ from qgis.PyQt.QtCore import QDate
 
 from ..core.sim_forcing import MAX_CLOUD_COVER, VARIABILITY
 from ..core.simulate import UNITS, SimulationSettings, simulate_series
-from .base import LstFusionAlgorithm
+from .base import LST_STYLE, LstFusionAlgorithm
 
 _DEFAULTS = SimulationSettings()
 
@@ -60,11 +63,14 @@ class Simulate(LstFusionAlgorithm):
             "the same files.\n\n"
             "Output folder: pairs.csv (date,fine,coarse with the coarse images resampled "
             "bilinearly onto the fine grid, as aligntofine does: the pairs table that fusion, "
-            "training and series tools read), pairs_native.csv (the same dates with the coarse "
-            "images on their own MODIS grid, to align yourself), truth.csv (date,truth and the daily air temperature, heat wave, "
-            "coarse bias, cloud cover and valid shares), coarse/, coarse_on_fine/, fine/, truth/ "
-            "(one GeoTIFF per date), landcover.tif and simulation.json (every setting, grid, class and event). "
-            "The folder must be new, empty or hold an earlier simulation, which is replaced.")
+            "training and series tools read), pairs_native.csv (the same with the coarse images "
+            "on their own MODIS grid, to align them yourself), truth.csv (date,truth and the "
+            "daily air temperature, heat wave, coarse bias, cloud cover and valid shares), "
+            "coarse/, coarse_on_fine/, fine/, truth/ (one GeoTIFF per date), landcover.tif and "
+            "simulation.json (every setting, grid, class and event). Each LST GeoTIFF has a .qml "
+            "beside it, so QGIS opens it with the temperature colour ramp; landcover.tif carries "
+            "its own colours and class names. The folder must be new, empty or hold an earlier "
+            "simulation, which is replaced.")
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS's name)
         """Parameters: DATES, START_DATE, ROWS, COLS, VARIABILITY, CLOUD_FRACTION, SEED, UNITS (+ advanced) -> OUTPUT_FOLDER, PAIRS."""
@@ -152,6 +158,10 @@ class Simulate(LstFusionAlgorithm):
             centre_lon=self.parameterAsDouble(parameters, self.CENTRE_LON, context))
         folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
         result = simulate_series(folder, settings, progress)
+        style = LST_STYLE.format(units=settings.units)
+        for series in (result.coarse, result.coarse_on_fine, result.fine, result.truth):
+            for path in series.values():
+                shutil.copyfile(style, os.path.splitext(path)[0] + ".qml")  # QGIS's default style
         feedback.pushInfo(self.tr(f"Wrote {len(result.dates)} coarse and {len(result.fine)} fine "
                                   f"images to {result.folder}; pairs table {result.pairs}."))
         return {self.OUTPUT_FOLDER: result.folder, self.PAIRS: result.pairs,

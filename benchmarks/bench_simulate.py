@@ -27,8 +27,9 @@ from lst_fusion_plugin.core.simulate import simulate_series
 started = time.perf_counter()
 result = simulate_series({folder!r}, **{settings!r})
 seconds = time.perf_counter() - started
+usage = resource.getrusage(resource.RUSAGE_SELF)
 size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk({folder!r}) for f in fs)
-print(json.dumps({{"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+print(json.dumps({{"seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024,
                   "fine_images": len(result.fine), "disk_mb": size / 2 ** 20}}))
 """
 
@@ -66,8 +67,9 @@ def main() -> None:
     link = os.path.join(PLUGINS, "lst_fusion_plugin")
     if not os.path.islink(link):
         os.symlink(REPO, link)
-    print("simulate: 950 x 950 fine pixels, 60 dates, medium variability, 10 % clouds")
-    print(f"{'configuration':<32} {'time s':>8} {'Mpx/s':>8} {'peak MB':>8} {'disk MB':>8}")
+    print("simulate: 950 x 950 fine pixels, 60 dates, medium variability, 10 % clouds "
+          f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+    print(f"{'configuration':<32} {'time s':>8} {'CPU s':>8} {'Mpx/s':>8} {'peak MB':>8} {'disk MB':>8}")
     cases = [("truth on every date", {"rows": 950, "cols": 950, "days": 60}),
              ("without truth rasters", {"rows": 950, "cols": 950, "days": 60, "write_truth": False})]
     times = {}
@@ -77,7 +79,7 @@ def main() -> None:
                                            settings=settings))
         times[name] = stats["seconds"]
         megapixels = settings["rows"] * settings["cols"] * settings["days"] / 1e6
-        print(f"{name:<32} {stats['seconds']:8.1f} {megapixels / stats['seconds']:8.1f} "
+        print(f"{name:<32} {stats['seconds']:8.1f} {stats['cpu']:8.1f} {megapixels / stats['seconds']:8.1f} "
               f"{stats['peak_mb']:8.0f} {stats['disk_mb']:8.0f}")
     print(f"writing the truth costs {times['truth on every date'] / times['without truth rasters']:.2f}x "
           "the time without it")

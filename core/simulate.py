@@ -263,6 +263,8 @@ def simulate_series(folder: str, settings: Optional[SimulationSettings] = None,
     except BaseException:
         for path in written:
             remove_quietly(path)
+        for name in _OUTPUT_DIRS:  # empty sub-folders would block a rerun into this folder
+            _remove_empty_folder(_path(folder, name))
         raise
     progress.report(100)
     return load_simulation(folder)
@@ -322,6 +324,13 @@ def _write_series(folder, settings, start, grids, surface, forcing, sensor_maps,
 
 def _path(folder: str, *parts: str) -> str:
     return os.path.abspath(os.path.join(folder, *parts))
+
+
+def _remove_empty_folder(path: str) -> None:
+    try:
+        os.rmdir(path)
+    except OSError:  # absent or not empty
+        pass
 
 
 def _prepare_folder(folder: str) -> None:

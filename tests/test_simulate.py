@@ -353,8 +353,8 @@ def test_cancel_leaves_no_raster_behind(tmp_path):
     progress = Progress(report=steps.append, is_cancelled=lambda: len(steps) > 4)
     with pytest.raises(Cancelled):
         simulate_series(str(tmp_path / "sim"), progress=progress, rows=64, cols=64, days=10)
-    left = [f for _, _, files in os.walk(tmp_path / "sim") for f in files]
-    assert left == []
+    assert os.listdir(tmp_path / "sim") == []
+    simulate_series(str(tmp_path / "sim"), rows=64, cols=64, days=2)  # a rerun is not blocked
 
 
 def test_processing_run_writes_a_chainable_series(processing, tmp_path):
@@ -372,6 +372,11 @@ def test_processing_run_writes_a_chainable_series(processing, tmp_path):
     coarse = os.path.join(folder, rows[5]["coarse"])
     assert read_units(coarse) == "celsius" and read_grid(coarse).shape == (96, 80)
     assert read_grid(result["LANDCOVER"]).shape == (96, 80)
+    for kind in ("coarse", "coarse_on_fine", "fine", "truth"):  # QGIS opens them with the LST ramp
+        with open(os.path.join(folder, kind, "2024-01-15.qml"), encoding="utf-8") as handle:
+            style = handle.read()
+        assert "singlebandpseudocolor" in style and "°C" in style
+    assert os.path.exists(os.path.join(folder, "truth", "2024-01-20.qml"))
     meta = load_json(os.path.join(folder, "simulation.json"))
     assert meta["settings"]["variability"] == "high" and meta["units"] == "celsius"
     # winter in the northern hemisphere: cold
