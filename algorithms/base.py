@@ -8,6 +8,7 @@ Engine ``InputError``s become ``QgsProcessingException`` with the same message;
 a cancel becomes one saying that nothing was written.
 """
 import os
+import shutil
 
 from qgis.core import (QgsProcessingAlgorithm, QgsProcessingException, QgsProcessingFeedback,
                        QgsProcessingLayerPostProcessorInterface, QgsRasterLayer)
@@ -85,6 +86,13 @@ class LstFusionAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(self.tr(f"{name}: could not load the raster layer "
                                                  f"'{parameters.get(name)}'."))
         return layer.source()
+
+    @staticmethod
+    def write_default_styles(paths, units: str) -> None:
+        """Put the LST style beside each raster as ``<name>.qml``, QGIS's default style for it."""
+        style = LST_STYLE.format(units=units)
+        for path in paths:
+            shutil.copyfile(style, os.path.splitext(path)[0] + ".qml")
 
     def style_output(self, context, output_path: str, units: str) -> None:
         """Load the temperature colour ramp on the output when QGIS loads it."""

@@ -1,6 +1,4 @@
 """lstfusion:buildseries: downloaded MODIS and Landsat products to a gap-free, aligned series of pairs."""
-import os
-import shutil
 
 from qgis.core import (QgsCoordinateReferenceSystem, QgsProcessing, QgsProcessingException,
                        QgsProcessingOutputFile, QgsProcessingOutputNumber, QgsProcessingParameterDefinition,
@@ -14,7 +12,7 @@ from ..core.landsat import DEFAULT_MASK, QA_CLASSES
 from ..core.lst_units import UNIT_LABELS, UNITS as UNIT_NAMES
 from ..core.modis import LAYERS, QUALITY_RULES
 from ..core.series import read_pairs
-from .base import LST_STYLE, LstFusionAlgorithm
+from .base import LstFusionAlgorithm
 from .landsat_lst import MASK_LABELS
 from .modis_lst import QUALITY_LABELS
 
@@ -125,10 +123,8 @@ class BuildSeries(LstFusionAlgorithm):
         report = build_series(
             self.parameterAsFile(parameters, self.MODIS_FOLDER, context),
             self.parameterAsFile(parameters, self.LANDSAT_FOLDER, context), out_folder, options, progress)
-        style = LST_STYLE.format(units=options.units)
-        for row in read_pairs(report.pairs_path):
-            for path in filter(None, (row.fine, row.coarse)):
-                shutil.copyfile(style, os.path.splitext(path)[0] + ".qml")  # QGIS's default style
+        self.write_default_styles([path for row in read_pairs(report.pairs_path)
+                                   for path in (row.fine, row.coarse) if path], options.units)
         feedback.pushInfo(self.tr(f"{report.pairs} pair(s), {report.coarse_only} coarse-only date(s), "
                                   f"{report.refused} refused. Pairs table: {report.pairs_path}; "
                                   f"summary: {report.summary_path}"))

@@ -1,6 +1,4 @@
 """lstfusion:simulate: a synthetic coarse/fine LST series with ground truth on every date."""
-import os
-import shutil
 
 from qgis.core import (QgsProcessingOutputFile, QgsProcessingOutputNumber,
                        QgsProcessingOutputRasterLayer, QgsProcessingParameterBoolean,
@@ -11,7 +9,7 @@ from qgis.PyQt.QtCore import QDate
 
 from ..core.sim_forcing import MAX_CLOUD_COVER, VARIABILITY
 from ..core.simulate import UNITS, SimulationSettings, simulate_series
-from .base import LST_STYLE, LstFusionAlgorithm
+from .base import LstFusionAlgorithm
 
 _DEFAULTS = SimulationSettings()
 
@@ -158,10 +156,9 @@ class Simulate(LstFusionAlgorithm):
             centre_lon=self.parameterAsDouble(parameters, self.CENTRE_LON, context))
         folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
         result = simulate_series(folder, settings, progress)
-        style = LST_STYLE.format(units=settings.units)
-        for series in (result.coarse, result.coarse_on_fine, result.fine, result.truth):
-            for path in series.values():
-                shutil.copyfile(style, os.path.splitext(path)[0] + ".qml")  # QGIS's default style
+        self.write_default_styles([path for series in (result.coarse, result.coarse_on_fine, result.fine,
+                                                       result.truth) for path in series.values()],
+                                  settings.units)
         feedback.pushInfo(self.tr(f"Wrote {len(result.dates)} coarse and {len(result.fine)} fine "
                                   f"images to {result.folder}; pairs table {result.pairs}."))
         return {self.OUTPUT_FOLDER: result.folder, self.PAIRS: result.pairs,

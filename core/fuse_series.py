@@ -18,29 +18,23 @@ from osgeo import gdal
 from .errors import Cancelled, InputError
 from .progress import Progress, ensure
 from .raster_io import open_raster
+from .series import PairRow
 
 gdal.UseExceptions()
-
-
-@dataclass(frozen=True)
-class Pair:
-    """One date of a series: its coarse image and, when observed, its fine image (paths)."""
-
-    date: dt.date
-    coarse: Optional[str]
-    fine: Optional[str] = None
 
 
 @dataclass
 class DatePlan:
     """What to do for one target date: the references to use, or why it is skipped.
 
-    ``references`` is ordered by date: one pair for one-pair methods, the pair
-    before and the pair after the target for two-pair methods.
+    ``target`` is the pairs-table row of the date (None when the table has no
+    row for it); ``references`` is ordered by date: one pair for one-pair
+    methods, the pair before and the pair after the target for two-pair methods.
     """
 
-    target: Pair
-    references: List[Pair] = field(default_factory=list)
+    date: dt.date
+    target: Optional[PairRow]
+    references: List[PairRow] = field(default_factory=list)
     skip_reason: Optional[str] = None
 
     @property
@@ -49,7 +43,7 @@ class DatePlan:
         return self.skip_reason is not None
 
 
-def plan_series(pairs: Sequence[Pair], pairs_needed: int,
+def plan_series(pairs: Sequence[PairRow], pairs_needed: int,
                 targets: Optional[Iterable[dt.date]] = None) -> List[DatePlan]:
     """Plan each target date (default: every date with a coarse image), in date order.
 
@@ -65,10 +59,10 @@ def plan_series(pairs: Sequence[Pair], pairs_needed: int,
     wanted = sorted(set(targets)) if targets is not None else sorted(d for d, p in by_date.items() if p.coarse)
     plans = []
     for date in wanted:
-        target = by_date.get(date, Pair(date, None))
-        plan = DatePlan(target)
+        target = by_date.get(date)
+        plan = DatePlan(date, target)
         others = [r for r in references if r.date != date]
-        if not target.coarse:
+        if target is None or not target.coarse:
             plan.skip_reason = "no coarse image on that date"
         elif pairs_needed == 1:
             if others:
@@ -121,13 +115,13 @@ def run_series(plans: Sequence[DatePlan], predictor: Predictor, folder: str, ove
     done, reused, skipped, rows = [], [], [], []
     runnable = [p for p in plans if not p.skipped]
     for plan in plans:
-        date = plan.target.date
+        date = plan.date
         if plan.skipped:
             skipped.append((date, plan.skip_reason))
             rows.append((date, "", "skipped", plan.skip_reason))
             progress.info(f"{date}: skipped, {plan.skip_reason}")
     for i, plan in enumerate(runnable):
-        date = plan.target.date
+        date = plan.date
         out = os.path.join(folder, output_name(date))
         refs = " and ".join(r.date.isoformat() for r in plan.references)
         if not overwrite and is_complete_raster(out):

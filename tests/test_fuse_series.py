@@ -8,10 +8,11 @@ from osgeo import gdal
 
 from helpers import srs_wkt
 from lst_fusion_plugin.core.errors import Cancelled
-from lst_fusion_plugin.core.fuse_series import Pair, plan_series, run_series
+from lst_fusion_plugin.core.fuse_series import plan_series, run_series
 from lst_fusion_plugin.core.grid import Grid
 from lst_fusion_plugin.core.progress import Progress
 from lst_fusion_plugin.core.raster_io import read_array, write_array
+from lst_fusion_plugin.core.series import PairRow
 
 D = dt.date
 
@@ -19,11 +20,11 @@ D = dt.date
 def series():
     """Fine images on Jan 5 and Jan 21; coarse daily Jan 1-25 except Jan 10."""
     days = [D(2020, 1, d) for d in range(1, 26) if d != 10]
-    return [Pair(day, f"c{day.day}.tif", f"f{day.day}.tif" if day.day in (5, 21) else None) for day in days]
+    return [PairRow(day, f"f{day.day}.tif" if day.day in (5, 21) else None, f"c{day.day}.tif") for day in days]
 
 
 def test_one_pair_methods_take_the_nearest_reference_earlier_on_ties():
-    plans = {p.target.date: p for p in plan_series(series(), 1)}
+    plans = {p.date: p for p in plan_series(series(), 1)}
     assert [r.date for r in plans[D(2020, 1, 1)].references] == [D(2020, 1, 5)]
     assert [r.date for r in plans[D(2020, 1, 12)].references] == [D(2020, 1, 5)]
     assert [r.date for r in plans[D(2020, 1, 13)].references] == [D(2020, 1, 5)]  # tie: 8 days each
@@ -34,7 +35,7 @@ def test_one_pair_methods_take_the_nearest_reference_earlier_on_ties():
 
 
 def test_two_pair_methods_take_the_pairs_around_the_target_and_skip_the_edges():
-    plans = {p.target.date: p for p in plan_series(series(), 2)}
+    plans = {p.date: p for p in plan_series(series(), 2)}
     assert [r.date for r in plans[D(2020, 1, 12)].references] == [D(2020, 1, 5), D(2020, 1, 21)]
     assert plans[D(2020, 1, 3)].skip_reason == "no reference pair before this date (a two-pair method needs both)"
     assert "after" in plans[D(2020, 1, 24)].skip_reason
@@ -43,13 +44,13 @@ def test_two_pair_methods_take_the_pairs_around_the_target_and_skip_the_edges():
 
 def test_requested_dates_without_coarse_image_are_skipped_with_reason():
     plans = plan_series(series(), 1, targets=[D(2020, 1, 10), D(2020, 1, 11)])
-    assert [p.target.date for p in plans] == [D(2020, 1, 10), D(2020, 1, 11)]
+    assert [p.date for p in plans] == [D(2020, 1, 10), D(2020, 1, 11)]
     assert plans[0].skip_reason == "no coarse image on that date"
     assert not plans[1].skipped
 
 
 def test_no_reference_at_all():
-    plans = plan_series([Pair(D(2020, 1, 1), "c.tif")], 1)
+    plans = plan_series([PairRow(D(2020, 1, 1), None, "c.tif")], 1)
     assert plans[0].skip_reason.startswith("no reference pair")
 
 
@@ -66,8 +67,8 @@ class CountingPredictor:
     def __call__(self, plan, out, progress):
         if self.cancel_after is not None and len(self.calls) >= self.cancel_after:
             raise Cancelled("stop")
-        self.calls.append(plan.target.date)
-        write_array(out, np.full(GRID.shape, plan.target.date.day, np.float32), GRID, units="kelvin")
+        self.calls.append(plan.date)
+        write_array(out, np.full(GRID.shape, plan.date.day, np.float32), GRID, units="kelvin")
 
 
 def test_run_writes_one_file_per_date_an_index_and_a_dated_vrt(tmp_path):
