@@ -1,0 +1,405 @@
+"""ESTARFM (Zhu et al. 2010) with the optional local bias correction of ubESTARFM (Yu et al. 2023).
+
+Two pairs (F1, C1) and (F2, C2) bracket the target date, C0 is the coarse
+target. For each fine pixel (the centre), within a (2h + 1) x (2h + 1) window,
+following the original code (IDL, and its Python port):
+
+1. Similar pixels: ``|F1_k - F1_c| < 2 sigma_1 / n_classes`` and
+   ``|F2_k - F2_c| < 2 sigma_2 / n_classes`` (sigma_i: standard deviation of
+   the valid pixels of F_i over the whole image, so that tiling does not
+   change the result), among pixels valid in all five inputs.
+2. With more than 5 similar pixels:
+   - similarity ``S_k = 1 - (|(F1-C1)/(F1+C1)| + |(F2-C2)/(F2+C2)|) / 2`` and
+     distance ``D_k = 1 + d_k / h``; weight ``w_k ∝ 1 / ((1 - S_k) D_k + 1e-7)``;
+   - conversion coefficient V: slope of the least-squares line of the similar
+     pixels' fine values on their coarse values, both dates pooled (2n points),
+     used only when the mean coarse change of the similar pixels between the
+     two dates is at least ``min_coarse_change`` (the original's 2 % of the
+     upper valid value: 7 K for 350 K), the slope is significant (F test of
+     the regression, p <= 0.05, F(1, 2n - 2); the original's ``1 - F_PDF`` in
+     IDL is this p-value) and 0 < V <= 5; else V = 1;
+   - temporal weights ``T_i ∝ 1 / |mean_win(C0) - mean_win(C_i)|`` (means over
+     the valid pixels of the whole window, + 1e-10 K);
+   - prediction ``T1 (F1_c + sum w V (C0 - C1)) + T2 (F2_c + sum w V (C0 - C2))``;
+     when it is <= valid_min or >= valid_max it is replaced, as in the
+     original, by ``T1 sum w F1 + T2 sum w F2``.
+3. With 5 similar pixels or fewer (the original's fallback): ``T1 (F1_c +
+   m1) + T2 (F2_c + m2)`` with ``m_i = mean_win(C0 - C_i)`` over the valid
+   pixels of the window.
+
+Bias correction (ubESTARFM, ``bias_correction=True``): in each window the fine
+values of both pairs are shifted by ``b_i = mean(C_i) - mean(F_i)`` over the
+similar pixels (over all valid window pixels in the fallback) before fusing:
+the centre value, the similarity S and the revision use the shifted values,
+and V = 1.
+
+Values are Kelvin. The output is no-data where any of the five inputs is
+no-data or outside the valid range (the original's background), as the
+original does.
+"""
+from dataclasses import asdict, dataclass
+import datetime as _dt
+from typing import Dict, Optional, Sequence, Tuple
+
+import numpy as np
+from scipy import ndimage
+from scipy import stats as _stats
+
+from ..core.errors import InputError
+from ..core.progress import Progress, ensure
+from .classical import (check_target_between, date_from_path, input_stats, open_inputs, run_tiled,
+                        window_sum)
+from .window import Offsets, Sums, ceil_float32
+
+MIN_SIMILAR = 5
+"""More than this many similar pixels are needed for the weighted prediction."""
+WEIGHT_EPSILON = 1e-7
+TEMPORAL_EPSILON = 1e-10
+FILL_K = 300.0
+
+
+@dataclass
+class EstarfmParams:
+    """ESTARFM settings; temperatures in K."""
+
+    half_window: int = 25
+    """h: the window is (2h + 1) x (2h + 1) fine pixels (51 x 51 by default)."""
+    num_classes: float = 4.0
+    """Similarity thresholds = 2 sigma / num_classes."""
+    valid_min: float = 250.0
+    valid_max: float = 350.0
+    """Inputs outside [valid_min, valid_max] K are no-data; predictions outside are revised."""
+    bias_correction: bool = False
+    """ubESTARFM's local bias correction (then V = 1)."""
+    min_coarse_change: float = 7.0
+    """Mean coarse change (K) of the similar pixels below which V = 1."""
+    significance: float = 0.05
+    """p-value of the regression's F test at or below which V is used."""
+    max_conversion: float = 5.0
+    """V is used only when 0 < V <= this."""
+    tile_size: int = 256
+
+    def check(self) -> None:
+        """InputError for settings that cannot work."""
+        if self.half_window < 1:
+            raise InputError("The half window must be at least 1 pixel.")
+        if self.num_classes <= 0:
+            raise InputError("The number of classes must be positive.")
+        if not 0 < self.valid_min < self.valid_max:
+            raise InputError("The valid range must satisfy 0 K < minimum < maximum.")
+        if not 0 < self.significance < 1:
+            raise InputError("The significance level must be between 0 and 1.")
+        if self.max_conversion <= 0 or self.min_coarse_change < 0:
+            raise InputError("The conversion coefficient limit must be positive and the minimum "
+                             "coarse change not negative.")
+        if self.tile_size < 16:
+            raise InputError("The tile size must be at least 16 pixels.")
+
+
+def estarfm_tile(blocks: Sequence[np.ndarray], params: EstarfmParams, thresholds: Sequence[float],
+                 offset: float, progress: Optional[Progress] = None):
+    """ESTARFM on one padded tile.
+
+    ``blocks``: fine_ref, coarse_ref, fine_ref2, coarse_ref2, coarse_target
+    as float32 Kelvin arrays (rows + 2h, cols + 2h), NaN = no-data;
+    ``thresholds``: similarity thresholds of F1 and F2 (K); ``offset``: a
+    constant (K) subtracted before summing, for float32 accuracy. Returns
+    (prediction (rows, cols) float64 K with NaN where not predicted, counters
+    'fallback', 'revised', 'converted' (pixels with V != 1)).
+    """
+    progress = ensure(progress)
+    h = params.half_window
+    f1, c1, f2, c2, c0 = (np.array(b, np.float32) for b in blocks)
+    win = Offsets(h, f1.shape[0] - 2 * h, f1.shape[1] - 2 * h)
+    valid = np.isfinite(f1) & np.isfinite(c1) & np.isfinite(f2) & np.isfinite(c2) & np.isfinite(c0)
+    for array in (f1, c1, f2, c2, c0):
+        array[~valid] = np.nan
+    th = (ceil_float32(thresholds[0]), ceil_float32(thresholds[1]))
+    off = np.float32(offset)
+    # centred copies that are 0 where invalid, for sums (NaN * 0 would poison them)
+    x1, y1, x2, y2, x0 = (np.where(valid, a - off, np.float32(0)) for a in (c1, f1, c2, f2, c0))
+
+    n_valid = window_sum(valid, h, win.rows, win.cols)
+    mean_change1 = window_sum(x0 - x1, h, win.rows, win.cols) / np.maximum(n_valid, 1)
+    mean_change2 = window_sum(x0 - x2, h, win.rows, win.cols) / np.maximum(n_valid, 1)
+    t1, t2 = _temporal_weights(mean_change1, mean_change2)
+
+    similar = _Similar(win, f1, f2, th)
+    if params.bias_correction:
+        first = similar.sums(("n", "f1", "c1", "f2", "c2"), {"f1": y1, "c1": x1, "f2": y2, "c2": x2},
+                             progress.sub(0, 40))
+        count = np.maximum(first["n"], 1)
+        bias1 = (first["c1"] - first["f1"]) / count
+        bias2 = (first["c2"] - first["f2"]) / count
+        u_shift = (bias1.astype(np.float32), bias2.astype(np.float32))
+        weighted = similar.weighted_sums(c1, c2, x0 - x1, x0 - x2, u_shift, params,
+                                         progress.sub(40, 100))
+        n = first["n"]
+        conversion = np.ones(win.shape)
+    else:
+        box = _regression_box(x1, x2, valid, win, params)
+        weighted = similar.weighted_sums(c1, c2, x0 - x1, x0 - x2, None, params, progress,
+                                         regression=None if box is None else (x1, y1, x2, y2, box))
+        n = weighted["n"]
+        bias1 = bias2 = np.zeros(win.shape)
+        conversion = np.ones(win.shape)
+        if box is not None:
+            conversion[box] = _conversion(weighted, n[box], params)
+
+    f1_c, f2_c = win.centre(f1).astype(np.float64), win.centre(f2).astype(np.float64)
+    valid_c = win.centre(valid)
+    enough = valid_c & (n > MIN_SIMILAR)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        change1 = weighted["wd1"] / weighted["w"]
+        change2 = weighted["wd2"] / weighted["w"]
+        prediction = (t1 * (f1_c + bias1 + conversion * change1)
+                      + t2 * (f2_c + bias2 + conversion * change2))
+    abnormal = enough & ((prediction <= params.valid_min) | (prediction >= params.valid_max))
+    if abnormal.any():
+        centres = np.flatnonzero(abnormal)
+        shift = None if not params.bias_correction else (
+            u_shift[0].ravel()[centres], u_shift[1].ravel()[centres])
+        revision = _Similar(Offsets(h, win.rows, win.cols, centres), f1, f2, th).weighted_sums(
+            c1, c2, y1, y2, shift, params, None)
+        mean_fine1 = revision["wd1"] / revision["w"] + offset + bias1.ravel()[centres]
+        mean_fine2 = revision["wd2"] / revision["w"] + offset + bias2.ravel()[centres]
+        prediction.ravel()[centres] = (t1.ravel()[centres] * mean_fine1
+                                       + t2.ravel()[centres] * mean_fine2)
+
+    fallback = valid_c & ~enough
+    if fallback.any():
+        if params.bias_correction:
+            window_bias1 = window_sum(x1 - y1, h, win.rows, win.cols) / np.maximum(n_valid, 1)
+            window_bias2 = window_sum(x2 - y2, h, win.rows, win.cols) / np.maximum(n_valid, 1)
+        else:
+            window_bias1 = window_bias2 = 0.0
+        simple = (t1 * (f1_c + window_bias1 + mean_change1)
+                  + t2 * (f2_c + window_bias2 + mean_change2))
+        prediction[fallback] = simple[fallback]
+    prediction[~valid_c] = np.nan
+    return prediction, {"fallback": int(fallback.sum()), "revised": int(abnormal.sum()),
+                        "converted": int((enough & (conversion != 1.0)).sum())}
+
+
+def _temporal_weights(mean_change1: np.ndarray, mean_change2: np.ndarray):
+    """(T1, T2) from the window mean coarse changes to each reference date (K)."""
+    inverse1 = 1.0 / (np.abs(mean_change1) + TEMPORAL_EPSILON)
+    inverse2 = 1.0 / (np.abs(mean_change2) + TEMPORAL_EPSILON)
+    return inverse1 / (inverse1 + inverse2), inverse2 / (inverse1 + inverse2)
+
+
+def _regression_box(x1: np.ndarray, x2: np.ndarray, valid: np.ndarray, win: Offsets,
+                    params: EstarfmParams) -> Optional[Tuple[slice, slice]]:
+    """Bounding box (core slices) of the centres whose V may differ from 1, or None.
+
+    The mean coarse change of a centre's similar pixels cannot exceed the
+    largest |C1 - C2| of its window, so centres whose window holds no change
+    of ``min_coarse_change`` (less a 1e-3 K margin for rounding) keep V = 1
+    and need no regression sums.
+    """
+    change = np.where(valid, np.abs(x1 - x2), np.float32(0))
+    largest = ndimage.maximum_filter(change, size=2 * win.halo + 1, mode="constant")
+    need = win.centre(largest) >= params.min_coarse_change - 1e-3
+    need &= win.centre(valid)
+    if not need.any():
+        return None
+    rows, cols = np.flatnonzero(need.any(axis=1)), np.flatnonzero(need.any(axis=0))
+    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+
+
+def _conversion(sums: Dict[str, np.ndarray], n: np.ndarray, params: EstarfmParams) -> np.ndarray:
+    """V per centre from the regression sums of its similar pixels (see the module docstring)."""
+    points = 2.0 * n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sx = sums["x1"] + sums["x2"]
+        sxx = sums["xx"] - sx * sx / points
+        sxy = sums["xy"] - sx * sums["y"] / points
+        syy = sums["yy"] - sums["y"] * sums["y"] / points
+        slope = sxy / sxx
+        r2 = np.clip(sxy * sxy / (sxx * syy), 0.0, 1.0)
+        f_value = (points - 2.0) * r2 / (1.0 - r2)
+        p_value = _stats.f.sf(f_value, 1, np.maximum(points - 2.0, 1.0))
+        coarse_change = np.abs(sums["x1"] - sums["x2"]) / n
+    use = ((n > MIN_SIMILAR) & (coarse_change >= params.min_coarse_change)
+           & (sxx > 0) & (syy > 0) & (p_value <= params.significance)
+           & (slope > 0) & (slope <= params.max_conversion))
+    return np.where(use, slope, 1.0)
+
+
+class _Similar:
+    """The similar-pixel test of a tile and the window sums over similar pixels."""
+
+    def __init__(self, win: Offsets, f1: np.ndarray, f2: np.ndarray, thresholds):
+        self.win, self.f1, self.f2, self.th = win, f1, f2, thresholds
+        self.f1_c, self.f2_c = win.centre(f1), win.centre(f2)
+        self.mask = np.empty(win.shape, bool)
+        self.test = np.empty(win.shape, bool)
+        self.buffer = np.empty(win.shape, np.float32)
+
+    def at(self, dy: int, dx: int) -> np.ndarray:
+        """Mask of the centres whose neighbour at (dy, dx) is similar (and valid)."""
+        win, buffer = self.win, self.buffer
+        np.subtract(win.at(self.f1, dy, dx), self.f1_c, out=buffer)
+        np.abs(buffer, out=buffer)
+        np.less(buffer, self.th[0], out=self.mask)
+        np.subtract(win.at(self.f2, dy, dx), self.f2_c, out=buffer)
+        np.abs(buffer, out=buffer)
+        np.less(buffer, self.th[1], out=self.test)
+        self.mask &= self.test
+        return self.mask
+
+    def sums(self, names, values: Dict[str, np.ndarray], progress: Progress) -> Dict[str, np.ndarray]:
+        """Count ('n') and plain sums of ``values`` over the similar pixels of each window."""
+        win = self.win
+        sums = Sums(names, win.shape)
+        product = np.empty(win.shape, np.float32)
+        for row in win.rows_of_offsets():
+            for dy, dx, _ in row:
+                mask = self.at(dy, dx)
+                sums.add("n", mask)
+                for name, image in values.items():
+                    sums.add_product(name, mask, win.at(image, dy, dx), product)
+            sums.end_row(progress)
+        return sums.as_dict()
+
+    def weighted_sums(self, c1, c2, d1, d2, shift, params: EstarfmParams,
+                      progress: Optional[Progress], regression=None) -> Dict[str, np.ndarray]:
+        """Weighted sums over the similar pixels of each window.
+
+        'w': sum of 1 / ((1 - S) D + 1e-7); 'wd1', 'wd2': sums of weight times
+        ``d1``, ``d2`` (padded float32 images, 0 where invalid); 'n': count.
+        ``shift``: per-centre (b1, b2) added to the fine values in S (bias
+        correction) or None. ``regression``: centred (x1, y1, x2, y2) and a
+        box (core slices) to also return the regression sums 'x1', 'x2', 'y',
+        'xy', 'xx', 'yy' of the centres in the box.
+        """
+        progress = ensure(progress)
+        win = self.win
+        sums = Sums(("n", "w", "wd1", "wd2"), win.shape)
+        if regression is not None:
+            x1, y1, x2, y2, box = regression
+            pooled = {"y": y1 + y2, "xy": x1 * y1 + x2 * y2, "xx": x1 * x1 + x2 * x2,
+                      "yy": y1 * y1 + y2 * y2, "x1": x1, "x2": x2}
+            box_sums = Sums(pooled, sums.row["n"][box].shape)
+            box_product = np.empty(box_sums.row["y"].shape, np.float32)
+        if shift is None:
+            dissimilarity = _dissimilarity(self.f1, c1, self.f2, c2)
+        else:
+            shifted = _ShiftedDissimilarity(win, self.f1, c1, self.f2, c2, shift)
+        weight, product = np.empty(win.shape, np.float32), np.empty(win.shape, np.float32)
+        for row in win.rows_of_offsets():
+            for dy, dx, distance in row:
+                mask = self.at(dy, dx)
+                if shift is None:
+                    np.multiply(win.at(dissimilarity, dy, dx), np.float32(1.0 + distance / params.half_window),
+                                out=weight)
+                else:
+                    shifted.at(dy, dx, out=weight)
+                    weight *= np.float32(1.0 + distance / params.half_window)
+                weight += np.float32(WEIGHT_EPSILON)
+                np.divide(mask, weight, out=weight)
+                sums.add("n", mask)
+                sums.add("w", weight)
+                sums.add_product("wd1", weight, win.at(d1, dy, dx), product)
+                sums.add_product("wd2", weight, win.at(d2, dy, dx), product)
+                if regression is not None:
+                    box_mask = mask[box]
+                    for name, image in pooled.items():
+                        box_sums.add_product(name, box_mask, win.at(image, dy, dx)[box], box_product)
+            sums.end_row(progress)
+            if regression is not None:
+                box_sums.end_row(progress)
+        result = sums.as_dict()
+        if regression is not None:
+            result.update(box_sums.as_dict())
+        return result
+
+
+class _ShiftedDissimilarity:
+    """1 - S of the neighbours at an offset with per-centre shifts of the fine values (bias correction)."""
+
+    def __init__(self, win: Offsets, f1, c1, f2, c2, shift):
+        # no-data neighbours are never similar; fill them with a harmless temperature so that
+        # their (unused) weight stays finite and the masked sums stay clean
+        filled = [np.where(np.isfinite(a), a, np.float32(FILL_K)) for a in (f1, c1, f2, c2)]
+        self.win, self.shift = win, shift
+        self.pairs = ((filled[0], filled[1]), (filled[2], filled[3]))
+        self.shifted = np.empty(win.shape, np.float32)
+        self.ratio = np.empty(win.shape, np.float32)
+        self.total = np.empty(win.shape, np.float32)
+
+    def at(self, dy: int, dx: int, out: np.ndarray) -> np.ndarray:
+        """Write (|(F1' - C1)/(F1' + C1)| + |(F2' - C2)/(F2' + C2)|) / 2 into ``out``, F' = F + shift."""
+        win, shifted, ratio = self.win, self.shifted, self.ratio
+        for (fine, coarse), bias, target in zip(self.pairs, self.shift, (out, self.total)):
+            coarse_s = win.at(coarse, dy, dx)
+            np.add(win.at(fine, dy, dx), bias, out=shifted)
+            np.subtract(shifted, coarse_s, out=ratio)
+            shifted += coarse_s
+            np.divide(ratio, shifted, out=ratio)
+            np.abs(ratio, out=target)
+        out += self.total
+        out *= np.float32(0.5)
+        return out
+
+
+def _dissimilarity(f1, c1, f2, c2) -> np.ndarray:
+    """1 - S = (|(F1 - C1)/(F1 + C1)| + |(F2 - C2)/(F2 + C2)|) / 2, float32; 1 where no-data.
+
+    Temperatures are positive Kelvin, so 1 - S lies in [0, 1) and never needs
+    the original's correction of abnormal correlations.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.float32(0.5) * (np.abs((f1 - c1) / (f1 + c1)) + np.abs((f2 - c2) / (f2 + c2)))
+    out[~np.isfinite(out)] = 1.0
+    return out.astype(np.float32, copy=False)
+
+
+def run_estarfm(fine_ref: str, coarse_ref: str, fine_ref2: str, coarse_ref2: str,
+                coarse_target: str, out_path: str, params: Optional[EstarfmParams] = None,
+                dates: Optional[Sequence[Optional[_dt.date]]] = None,
+                progress: Optional[Progress] = None) -> Dict:
+    """ESTARFM from files on one grid to a Float32 GeoTIFF in the inputs' units.
+
+    ``dates``: (first pair, second pair, target), each a date or None; missing
+    dates are read from the file names (YYYYMMDD, YYYY-MM-DD or MODIS
+    AYYYYDDD). Returns {'units', 'thresholds' (K), 'predicted', 'fallback',
+    'revised', 'converted' (pixels), 'valid_fraction'}. Raises InputError for
+    a missing second pair, a target outside the reference dates, inputs on
+    different grids or in different units, or no pixel valid in all inputs.
+    """
+    params = params or EstarfmParams()
+    params.check()
+    progress = ensure(progress)
+    missing = [name for name, path in (("FINE_REF2", fine_ref2), ("COARSE_REF2", coarse_ref2)) if not path]
+    if missing:
+        raise InputError(f"ESTARFM needs two reference pairs; {' and '.join(missing)} "
+                         "is missing. With a single pair use STARFM (lstfusion:starfm).")
+    paths = {"FINE_REF": fine_ref, "COARSE_REF": coarse_ref, "FINE_REF2": fine_ref2,
+             "COARSE_REF2": coarse_ref2, "COARSE_TARGET": coarse_target}
+    given = list(dates or (None, None, None))
+    ref1 = given[0] or date_from_path(fine_ref) or date_from_path(coarse_ref)
+    ref2 = given[1] or date_from_path(fine_ref2) or date_from_path(coarse_ref2)
+    target = given[2] or date_from_path(coarse_target)
+    check_target_between(ref1, ref2, target)
+    inputs = open_inputs(paths)
+    valid_range = (params.valid_min, params.valid_max)
+    stats = input_stats(inputs, valid_range, progress.sub(0, 5))
+    thresholds = [2.0 * stats.std[name] / params.num_classes for name in ("FINE_REF", "FINE_REF2")]
+    offset = float(np.round(stats.mean["FINE_REF"]))
+    progress.info(f"ESTARFM{' with local bias correction' if params.bias_correction else ''}: "
+                  f"window {2 * params.half_window + 1} x {2 * params.half_window + 1} pixels, "
+                  f"similarity thresholds {thresholds[0]:.3f} K and {thresholds[1]:.3f} K, "
+                  f"units {inputs.units}.")
+
+    def kernel(blocks, tile_progress):
+        return estarfm_tile(blocks, params, thresholds, offset, tile_progress)
+
+    metadata = {"LST_FUSION_METHOD": "ubESTARFM" if params.bias_correction else "ESTARFM",
+                **{f"ESTARFM_{k.upper()}": v for k, v in asdict(params).items()},
+                **{f"DATE_{k}": str(v) for k, v in (("REF", ref1), ("REF2", ref2), ("TARGET", target)) if v}}
+    counters = run_tiled(inputs, out_path, kernel, params.half_window, params.tile_size,
+                         valid_range, metadata, progress.sub(5, 100))
+    rows, cols = inputs.grid.shape
+    return {"units": inputs.units, "thresholds": thresholds,
+            "valid_fraction": counters["predicted"] / float(rows * cols), **counters}

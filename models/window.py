@@ -1,0 +1,101 @@
+"""Moving-window sums for the classical fusion kernels, vectorised over offsets.
+
+Instead of visiting every pixel and then its window (the original codes'
+per-pixel loops), the kernels visit every offset (dy, dx) of the window once
+and process all centre pixels of a tile together: the neighbour at that
+offset of every centre is a shifted view of the padded tile. Sums over the
+window then become sums over offsets of whole-tile arrays.
+
+Accumulation is two-level for accuracy and speed: float32 sums over the
+offsets of one window row, added into float64 totals after each row (where
+the kernels also check for cancellation).
+"""
+from typing import Dict, Iterable, Optional, Tuple
+
+import numpy as np
+
+from ..core.progress import Progress
+
+
+class Offsets:
+    """Where the neighbour at offset (dy, dx) of each centre pixel lies in a padded tile.
+
+    Padded blocks are (rows + 2 halo, cols + 2 halo) C-contiguous arrays whose
+    core is the centre pixels. With ``centres`` (flat indices into the core,
+    shape (k,)) only those centres are visited, through gathers.
+    """
+
+    def __init__(self, halo: int, rows: int, cols: int, centres: Optional[np.ndarray] = None):
+        self.halo, self.rows, self.cols = halo, rows, cols
+        self.padded_cols = cols + 2 * halo
+        self.index = None
+        if centres is not None:
+            r, c = np.divmod(centres, cols)
+            self.index = (r + halo) * self.padded_cols + (c + halo)
+
+    @property
+    def shape(self) -> Tuple[int, ...]:
+        """Shape of the arrays of centre values: (rows, cols), or (k,) for chosen centres."""
+        return (self.rows, self.cols) if self.index is None else self.index.shape
+
+    def at(self, padded: np.ndarray, dy: int, dx: int) -> np.ndarray:
+        """Values of ``padded`` at offset (dy, dx) of every centre (a view when no centres were chosen)."""
+        if self.index is None:
+            h = self.halo
+            return padded[h + dy:h + dy + self.rows, h + dx:h + dx + self.cols]
+        return padded.ravel()[self.index + dy * self.padded_cols + dx]
+
+    def centre(self, padded: np.ndarray) -> np.ndarray:
+        """Values of ``padded`` at the centres themselves."""
+        return self.at(padded, 0, 0)
+
+    def rows_of_offsets(self) -> Iterable[Iterable[Tuple[int, int, float]]]:
+        """Offsets window row by window row, each as (dy, dx, distance in pixels)."""
+        h = self.halo
+        for dy in range(-h, h + 1):
+            yield [(dy, dx, float(np.hypot(dy, dx))) for dx in range(-h, h + 1)]
+
+
+class Sums:
+    """Named window sums with two-level (float32 per window row, float64 total) accumulation."""
+
+    def __init__(self, names: Iterable[str], shape: Tuple[int, ...]):
+        self.row = {name: np.zeros(shape, np.float32) for name in names}
+        self.total = {name: np.zeros(shape, np.float64) for name in self.row}
+
+    def add(self, name: str, values: np.ndarray) -> None:
+        """Add an array of the centres' shape to the current window row's sum."""
+        self.row[name] += values
+
+    def add_product(self, name: str, a: np.ndarray, b: np.ndarray, buffer: np.ndarray) -> None:
+        """Add a * b, using ``buffer`` (float32, the centres' shape) as scratch."""
+        np.multiply(a, b, out=buffer)
+        self.row[name] += buffer
+
+    def end_row(self, progress: Progress) -> None:
+        """Move the window row's sums into the totals; check for cancellation."""
+        for name, row in self.row.items():
+            self.total[name] += row
+            row.fill(0.0)
+        progress.check()
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.total[name]
+
+    def as_dict(self) -> Dict[str, np.ndarray]:
+        """The float64 totals by name."""
+        return dict(self.total)
+
+
+def ceil_float32(values) -> np.ndarray:
+    """Element-wise smallest float32 >= each (float64) value; works on scalars and arrays.
+
+    For a float32 ``x``, ``x < t`` holds exactly when ``x < ceil_float32(t)``,
+    so float32 comparisons in the fast kernels select the same pixels as the
+    float64 comparisons of the per-pixel reference.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    out = np.atleast_1d(values.astype(np.float32))
+    low = out.astype(np.float64) < np.atleast_1d(values)
+    out[low] = np.nextafter(out[low], np.float32(np.inf))
+    return out.reshape(values.shape)
