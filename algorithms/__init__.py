@@ -2,11 +2,13 @@
 from .align_to_fine import AlignToFine
 from .build_series import BuildSeries
 from .compare import Compare
+from .estarfm import Estarfm
 from .evaluate import Evaluate
 from .fill_gaps import FillGaps
 from .landsat_lst import LandsatLst
 from .modis_lst import ModisLst
 from .simulate import Simulate
+from .starfm import Starfm
 
 ALGORITHMS = [
     AlignToFine,
@@ -17,4 +19,6 @@ ALGORITHMS = [
     Evaluate,
     Compare,
     Simulate,
+    Starfm,
+    Estarfm,
 ]

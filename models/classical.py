@@ -13,6 +13,7 @@ similarity uses ratios of temperatures, which only make sense in Kelvin).
 import datetime as _dt
 import os
 import re
+from functools import partial
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -111,7 +112,7 @@ def open_inputs(paths: Dict[str, str]) -> Inputs:
     grids = {name: read_grid(path) for name, path in paths.items()}
     named = {f"{name} ({os.path.basename(paths[name])})": grid for name, grid in grids.items()}
     grid = require_same_grid(named)
-    units = {name: read_units(path) or _guess_units(path) for name, path in paths.items()}
+    units = {name: read_units(path) or _guess_units(path, name) for name, path in paths.items()}
     if len(set(units.values())) > 1:
         listing = ", ".join(f"{name}: {unit}" for name, unit in units.items())
         raise InputError(f"The inputs are not all in the same units ({listing}). Convert them to "
@@ -119,7 +120,7 @@ def open_inputs(paths: Dict[str, str]) -> Inputs:
     return Inputs(dict(paths), grid, next(iter(units.values())))
 
 
-def _guess_units(path: str) -> str:
+def _guess_units(path: str, name: str) -> str:
     """'kelvin' or 'celsius' from the mean of a decimated read of the first band."""
     ds = open_raster(path)
     band = ds.GetRasterBand(1)
@@ -131,7 +132,7 @@ def _guess_units(path: str) -> str:
     if nodata is not None and np.isfinite(nodata):
         keep &= data != np.asarray(nodata).astype(data.dtype)
     if not keep.any():
-        raise InputError(f"{path} holds only no-data: there is nothing to fuse.")
+        raise InputError(f"{name} ({path}) holds only no-data: there is nothing to fuse.")
     return "kelvin" if float(values[keep].mean()) > 150.0 else "celsius"
 
 
@@ -235,6 +236,12 @@ def run_tiled(inputs: Inputs, out_path: str, kernel: Kernel, halo: int, tile_siz
     counters: Dict[str, int] = {"predicted": 0}
     pending: Deque = deque()
     done = 0
+    tile_fractions = [0.0] * total
+
+    def report_tile(index: int, percent: float) -> None:
+        # tiles run concurrently: report the sum of their fractions, which only grows
+        tile_fractions[index] = percent / 100.0
+        progress.report(100.0 * sum(tile_fractions) / total)
 
     def finish(writer) -> None:
         nonlocal done
@@ -244,18 +251,18 @@ def run_tiled(inputs: Inputs, out_path: str, kernel: Kernel, halo: int, tile_siz
             counters[key] = counters.get(key, 0) + int(value)
         counters["predicted"] += int(np.isfinite(prediction).sum())
         writer.write(from_kelvin(prediction, inputs.units), tile.core[0], tile.core[1])
+        tile_fractions[done] = 1.0
         done += 1
-        progress.step(done, total)
+        progress.report(100.0 * sum(tile_fractions) / total)
+        progress.check()
 
     with RasterWriter(out_path, inputs.grid, units=inputs.units, metadata=metadata) as writer, \
             ThreadPoolExecutor(max(1, workers)) as pool:
         try:
             for index, tile in enumerate(iter_tiles(rows, cols, tile_size, halo)):
                 blocks = read_padded(datasets, tile, halo, inputs.units, valid_range)
-                share = 100.0 / total
-                tile_progress = Progress(info=progress.info, is_cancelled=progress.is_cancelled)
-                if workers <= 1:
-                    tile_progress = progress.sub(index * share, (index + 1) * share)
+                tile_progress = Progress(report=partial(report_tile, index), info=progress.info,
+                                         is_cancelled=progress.is_cancelled)
                 pending.append((tile, pool.submit(kernel, blocks, tile_progress)))
                 if len(pending) >= max(1, workers):
                     finish(writer)

@@ -253,13 +253,13 @@ class _Similar:
         win = self.win
         sums = Sums(names, win.shape)
         product = np.empty(win.shape, np.float32)
-        for row in win.rows_of_offsets():
+        for row in win.rows_of_offsets(progress):
             for dy, dx, _ in row:
                 mask = self.at(dy, dx)
                 sums.add("n", mask)
                 for name, image in values.items():
                     sums.add_product(name, mask, win.at(image, dy, dx), product)
-            sums.end_row(progress)
+            sums.end_row()
         return sums.as_dict()
 
     def weighted_sums(self, c1, c2, d1, d2, shift, params: EstarfmParams,
@@ -287,7 +287,7 @@ class _Similar:
         else:
             shifted = _ShiftedDissimilarity(win, self.f1, c1, self.f2, c2, shift)
         weight, product = np.empty(win.shape, np.float32), np.empty(win.shape, np.float32)
-        for row in win.rows_of_offsets():
+        for row in win.rows_of_offsets(progress):
             for dy, dx, distance in row:
                 mask = self.at(dy, dx)
                 if shift is None:
@@ -306,9 +306,9 @@ class _Similar:
                     box_mask = mask[box]
                     for name, image in pooled.items():
                         box_sums.add_product(name, box_mask, win.at(image, dy, dx)[box], box_product)
-            sums.end_row(progress)
+            sums.end_row()
             if regression is not None:
-                box_sums.end_row(progress)
+                box_sums.end_row()
         result = sums.as_dict()
         if regression is not None:
             result.update(box_sums.as_dict())

@@ -119,7 +119,7 @@ def starfm_tile(blocks: Sequence[np.ndarray], params: StarfmParams, threshold: f
     mask, test = np.empty(win.shape, bool), np.empty(win.shape, bool)
     weight, buffer = np.empty(win.shape, np.float32), np.empty(win.shape, np.float32)
     scale = params.scale
-    for row in win.rows_of_offsets():
+    for row in win.rows_of_offsets(progress):
         for dy, dx, distance in row:
             if dy == 0 and dx == 0:
                 np.copyto(mask, valid_c)
@@ -135,7 +135,7 @@ def starfm_tile(blocks: Sequence[np.ndarray], params: StarfmParams, threshold: f
             np.divide(mask, weight, out=weight)
             sums.add("w", weight)
             sums.add_product("wg", weight, win.at(change, dy, dx), buffer)
-        sums.end_row(progress)
+        sums.end_row()
     with np.errstate(invalid="ignore", divide="ignore"):
         prediction = sums["wg"] / sums["w"] + offset
     prediction[~valid_c] = np.nan

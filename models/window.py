@@ -7,8 +7,8 @@ offset of every centre is a shifted view of the padded tile. Sums over the
 window then become sums over offsets of whole-tile arrays.
 
 Accumulation is two-level for accuracy and speed: float32 sums over the
-offsets of one window row, added into float64 totals after each row (where
-the kernels also check for cancellation).
+offsets of one window row, added into float64 totals after each row.
+Progress is reported and cancellation checked after each window row.
 """
 from typing import Dict, Iterable, Optional, Tuple
 
@@ -49,11 +49,15 @@ class Offsets:
         """Values of ``padded`` at the centres themselves."""
         return self.at(padded, 0, 0)
 
-    def rows_of_offsets(self) -> Iterable[Iterable[Tuple[int, int, float]]]:
-        """Offsets window row by window row, each as (dy, dx, distance in pixels)."""
+    def rows_of_offsets(self, progress: Progress) -> Iterable[Iterable[Tuple[int, int, float]]]:
+        """Offsets window row by window row, each as (dy, dx, distance in pixels).
+
+        Reports progress and checks for cancellation after each window row.
+        """
         h = self.halo
-        for dy in range(-h, h + 1):
+        for index, dy in enumerate(range(-h, h + 1)):
             yield [(dy, dx, float(np.hypot(dy, dx))) for dx in range(-h, h + 1)]
+            progress.step(index + 1, 2 * h + 1)
 
 
 class Sums:
@@ -72,12 +76,11 @@ class Sums:
         np.multiply(a, b, out=buffer)
         self.row[name] += buffer
 
-    def end_row(self, progress: Progress) -> None:
-        """Move the window row's sums into the totals; check for cancellation."""
+    def end_row(self) -> None:
+        """Move the window row's sums into the totals."""
         for name, row in self.row.items():
             self.total[name] += row
             row.fill(0.0)
-        progress.check()
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.total[name]

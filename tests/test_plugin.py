@@ -7,7 +7,7 @@ from qgis.core import QgsApplication
 from conftest import REPO
 
 EXPECTED_ALGORITHMS = {"aligntofine", "evaluate", "compare", "simulate", "modislst", "landsatlst", "fillgaps",
-                       "buildseries"}
+                       "buildseries", "starfm", "estarfm"}
 
 
 def test_provider_registers_with_its_algorithms(plugin):

@@ -1,0 +1,89 @@
+"""lstfusion:estarfm: ESTARFM fusion from two pairs bracketing the target, optionally bias-corrected."""
+from qgis.core import QgsProcessingOutputNumber, QgsProcessingParameterBoolean
+
+from ..models.classical import parse_date
+from ..models.estarfm import EstarfmParams, run_estarfm
+from .classical_base import ALIGN_HINT, ClassicalFusionAlgorithm
+
+
+class Estarfm(ClassicalFusionAlgorithm):
+    """ESTARFM (Zhu et al. 2010), two reference pairs, with ubESTARFM's local bias correction as an option."""
+
+    FINE_REF2 = "FINE_REF2"
+    COARSE_REF2 = "COARSE_REF2"
+    BIAS_CORRECTION = "BIAS_CORRECTION"
+    REF_DATE = "REF_DATE"
+    REF2_DATE = "REF2_DATE"
+    TARGET_DATE = "TARGET_DATE"
+    MIN_COARSE_CHANGE = "MIN_COARSE_CHANGE"
+    SIGNIFICANCE = "SIGNIFICANCE"
+    MAX_CONVERSION = "MAX_CONVERSION"
+    FALLBACK_FRACTION = "FALLBACK_FRACTION"
+
+    NAME = "estarfm"
+    DISPLAY_NAME = "ESTARFM (two pairs)"
+    HELP = ("Predicts fine LST on a target date from two fine/coarse pairs, one before and one "
+            "after the target, and the coarse LST of the target date, with ESTARFM (Zhu et al. "
+            "2010), as in its original code: similar pixels in both fine images, weights from the "
+            "fine/coarse agreement and the distance, a conversion coefficient from the regression "
+            "of fine on coarse values (used when significant at the chosen level, between 0 and 5, "
+            "and when the coarse change is large enough), and temporal weights from the coarse "
+            "change to each reference date. A pixel with 5 similar pixels or fewer uses the mean "
+            "coarse change of its window instead (the original's fallback).\n\n"
+            "Local bias correction (ubESTARFM, Yu et al. 2023): in each window the fine values are "
+            "shifted so that their mean equals the coarse mean before fusing, which removes a "
+            "MODIS-Landsat bias that changes from date to date.\n\n" + ALIGN_HINT + "\n\n"
+            "Dates are read from the file names (YYYYMMDD, YYYY-MM-DD or MODIS AYYYYDDD) unless "
+            "given; when all three are known the target must lie between the reference dates. "
+            "Units are kept; temperature settings are in K. No-data and out-of-range pixels are "
+            "never used; the output is no-data where any input is no-data. Runs tile by tile; the "
+            "result does not depend on the tile size.")
+
+    def initAlgorithm(self, config=None):  # noqa: N802 (QGIS's name)
+        """Parameters: two pairs, COARSE_TARGET, BIAS_CORRECTION, dates, tuning -> OUTPUT and fractions."""
+        self.add_raster(self.FINE_REF, "Fine LST, first reference date")
+        self.add_raster(self.COARSE_REF, "Coarse LST, first reference date (on the fine grid)")
+        self.add_raster(self.FINE_REF2, "Fine LST, second reference date (required)", optional=True)
+        self.add_raster(self.COARSE_REF2, "Coarse LST, second reference date (required)", optional=True)
+        self.add_raster(self.COARSE_TARGET, "Coarse LST, target date (on the fine grid)")
+        self.addParameter(QgsProcessingParameterBoolean(
+            self.BIAS_CORRECTION, self.tr("Local bias correction (ubESTARFM)"), defaultValue=False))
+        self.add_date(self.REF_DATE, "Date of the first pair (YYYY-MM-DD; empty: from the file name)")
+        self.add_date(self.REF2_DATE, "Date of the second pair (YYYY-MM-DD; empty: from the file name)")
+        self.add_date(self.TARGET_DATE, "Target date (YYYY-MM-DD; empty: from the file name)")
+        self.add_common_tuning(half_window=EstarfmParams.half_window)
+        self.add_number(self.MIN_COARSE_CHANGE,
+                        "Smallest coarse change for a conversion coefficient (K)", 7.0, minimum=0.0)
+        self.add_number(self.SIGNIFICANCE, "Significance level of the regression (F test)", 0.05,
+                        minimum=1e-6, maximum=0.999)
+        self.add_number(self.MAX_CONVERSION, "Largest conversion coefficient", 5.0, minimum=0.01)
+        self.add_output()
+        self.addOutput(QgsProcessingOutputNumber(
+            self.FALLBACK_FRACTION, self.tr("Fraction of predicted pixels with too few similar pixels")))
+
+    def run(self, parameters, context, feedback, progress):
+        """Read the parameters and run the ESTARFM engine."""
+        params = EstarfmParams(
+            bias_correction=self.parameterAsBoolean(parameters, self.BIAS_CORRECTION, context),
+            min_coarse_change=self.parameterAsDouble(parameters, self.MIN_COARSE_CHANGE, context),
+            significance=self.parameterAsDouble(parameters, self.SIGNIFICANCE, context),
+            max_conversion=self.parameterAsDouble(parameters, self.MAX_CONVERSION, context),
+            **self.common_values(parameters, context))
+        dates = [parse_date(self.parameterAsString(parameters, name, context), name)
+                 for name in (self.REF_DATE, self.REF2_DATE, self.TARGET_DATE)]
+        output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        result = run_estarfm(self.raster_source(parameters, self.FINE_REF, context),
+                             self.raster_source(parameters, self.COARSE_REF, context),
+                             self.optional_raster(parameters, self.FINE_REF2, context),
+                             self.optional_raster(parameters, self.COARSE_REF2, context),
+                             self.raster_source(parameters, self.COARSE_TARGET, context),
+                             output, params, dates, progress)
+        fallback = result["fallback"] / max(result["predicted"], 1)
+        feedback.pushInfo(self.tr(
+            f"{100 * result['valid_fraction']:.1f} % of the pixels predicted; "
+            f"{100 * fallback:.2f} % with too few similar pixels (window mean change), "
+            f"{result['revised']} revised for leaving the valid range, "
+            f"{result['converted']} with a conversion coefficient other than 1."))
+        outputs = self.finish(context, output, result)
+        outputs[self.FALLBACK_FRACTION] = fallback
+        return outputs

@@ -1,0 +1,53 @@
+"""lstfusion:starfm: STARFM fusion from one fine/coarse pair and the coarse target."""
+from ..models.starfm import StarfmParams, run_starfm
+from .classical_base import ALIGN_HINT, ClassicalFusionAlgorithm
+
+
+class Starfm(ClassicalFusionAlgorithm):
+    """STARFM (Gao et al. 2006), one reference pair."""
+
+    DISTANCE_SCALE = "DISTANCE_SCALE"
+    FINE_UNCERTAINTY = "FINE_UNCERTAINTY"
+    COARSE_UNCERTAINTY = "COARSE_UNCERTAINTY"
+
+    NAME = "starfm"
+    DISPLAY_NAME = "STARFM (one pair)"
+    HELP = ("Predicts fine LST (e.g. Landsat) on a target date from one fine/coarse pair of a "
+            "reference date and the coarse LST (e.g. MODIS) of the target date, with STARFM "
+            "(Gao et al. 2006): each fine pixel is the weighted mean, over spectrally similar "
+            "pixels of its window that pass the sample filter, of fine_ref + coarse_target - "
+            "coarse_ref; weights favour pixels whose fine and coarse values agree, whose coarse "
+            "value changed little and that are close.\n\n" + ALIGN_HINT + "\n\n"
+            "Units (Kelvin or Celsius) are read from the rasters' metadata (else guessed from "
+            "the values) and kept; thresholds are in K (= °C differences). Input pixels that are "
+            "no-data or outside the valid range are never used; the output is no-data where one "
+            "of the three inputs is. The centre pixel is always one of its own similar pixels, so "
+            "every other pixel gets a prediction. Runs tile by tile; the result does not depend "
+            "on the tile size.")
+
+    def initAlgorithm(self, config=None):  # noqa: N802 (QGIS's name)
+        """Parameters: FINE_REF, COARSE_REF, COARSE_TARGET, tuning -> OUTPUT, VALID_FRACTION."""
+        self.add_raster(self.FINE_REF, "Fine LST, reference date")
+        self.add_raster(self.COARSE_REF, "Coarse LST, reference date (on the fine grid)")
+        self.add_raster(self.COARSE_TARGET, "Coarse LST, target date (on the fine grid)")
+        self.add_common_tuning(half_window=StarfmParams.half_window)
+        self.add_number(self.DISTANCE_SCALE, "Distance scale A in D = 1 + d / A (pixels; 0 = half window)",
+                        0.0, minimum=0.0)
+        self.add_number(self.FINE_UNCERTAINTY, "Uncertainty of the fine LST (K)", 1.0, minimum=0.0)
+        self.add_number(self.COARSE_UNCERTAINTY, "Uncertainty of the coarse LST (K)", 1.0, minimum=0.0)
+        self.add_output()
+
+    def run(self, parameters, context, feedback, progress):
+        """Read the parameters and run the STARFM engine."""
+        params = StarfmParams(
+            distance_scale=self.parameterAsDouble(parameters, self.DISTANCE_SCALE, context),
+            fine_uncertainty=self.parameterAsDouble(parameters, self.FINE_UNCERTAINTY, context),
+            coarse_uncertainty=self.parameterAsDouble(parameters, self.COARSE_UNCERTAINTY, context),
+            **self.common_values(parameters, context))
+        output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        result = run_starfm(self.raster_source(parameters, self.FINE_REF, context),
+                            self.raster_source(parameters, self.COARSE_REF, context),
+                            self.raster_source(parameters, self.COARSE_TARGET, context),
+                            output, params, progress)
+        feedback.pushInfo(self.tr(f"{100 * result['valid_fraction']:.1f} % of the pixels predicted."))
+        return self.finish(context, output, result)
