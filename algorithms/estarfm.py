@@ -61,7 +61,7 @@ class Estarfm(ClassicalFusionAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(
             self.FALLBACK_FRACTION, self.tr("Fraction of predicted pixels with too few similar pixels")))
 
-    def run(self, parameters, context, feedback, progress):
+    def process(self, parameters, context, feedback, progress):
         """Read the parameters and run the ESTARFM engine."""
         params = EstarfmParams(
             bias_correction=self.parameterAsBoolean(parameters, self.BIAS_CORRECTION, context),

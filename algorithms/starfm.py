@@ -37,7 +37,7 @@ class Starfm(ClassicalFusionAlgorithm):
         self.add_number(self.COARSE_UNCERTAINTY, "Uncertainty of the coarse LST (K)", 1.0, minimum=0.0)
         self.add_output()
 
-    def run(self, parameters, context, feedback, progress):
+    def process(self, parameters, context, feedback, progress):
         """Read the parameters and run the STARFM engine."""
         params = StarfmParams(
             distance_scale=self.parameterAsDouble(parameters, self.DISTANCE_SCALE, context),

@@ -4,6 +4,7 @@ import os
 import numpy as np
 
 from conftest import yanco
+from helpers import srs_wkt
 from lst_fusion_plugin.core.grid import Grid
 from lst_fusion_plugin.core.raster_io import read_array, read_grid, write_array
 
@@ -15,7 +16,7 @@ YANCO_FILES = {
     "COARSE_REF2": "MOD11A1_LST_cloudrm_20160308.tif",
     "COARSE_TARGET": "MOD11A1_LST_cloudrm_20160218.tif",
 }
-SYNTHETIC_GRID = Grid("", (500000.0, 30.0, 0.0, 6100000.0, 0.0, -30.0), 36, 36)
+SYNTHETIC_GRID = Grid(srs_wkt(32755), (500000.0, 30.0, 0.0, 6100000.0, 0.0, -30.0), 36, 36)
 
 
 def synthetic_arrays(size: int = 36, seed: int = 2) -> dict:

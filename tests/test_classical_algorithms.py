@@ -62,7 +62,7 @@ def test_estarfm_algorithm_explains_a_missing_second_pair(processing, scene, tmp
 
 def test_algorithms_refuse_inputs_on_another_grid(processing, scene, tmp_path):
     arrays, paths = scene
-    other = Grid("", (500000.0, 60.0, 0.0, 6100000.0, 0.0, -60.0), 36, 36)
+    other = Grid(SYNTHETIC_GRID.crs_wkt, (500000.0, 60.0, 0.0, 6100000.0, 0.0, -60.0), 36, 36)
     coarse = write_scene(tmp_path, {"other": arrays["COARSE_REF"]}, other)["other"]
     with pytest.raises(QgsProcessingException, match=r"COARSE_REF .*pixel width 30 vs 60.*aligntofine"):
         processing.run("lstfusion:starfm", {"FINE_REF": paths["FINE_REF"], "COARSE_REF": coarse,

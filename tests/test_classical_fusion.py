@@ -149,7 +149,7 @@ def test_bias_correction_removes_the_fine_coarse_bias_of_the_reference_dates(syn
 
 def test_inputs_on_different_grids_are_refused_naming_the_mismatch(synthetic, tmp_path):
     arrays, paths = synthetic
-    shifted = Grid("", (500015.0, 30.0, 0.0, 6100000.0, 0.0, -30.0), 36, 36)
+    shifted = Grid(SYNTHETIC_GRID.crs_wkt, (500015.0, 30.0, 0.0, 6100000.0, 0.0, -30.0), 36, 36)
     moved = dict(paths, COARSE_TARGET=write_scene(tmp_path, {"moved": arrays["COARSE_TARGET"]},
                                                   shifted)["moved"])
     with pytest.raises(InputError, match=r"COARSE_TARGET.*origin x.*aligntofine"):
