@@ -126,14 +126,12 @@ def estarfm_tile(blocks: Sequence[np.ndarray], params: EstarfmParams, thresholds
 
     similar = _Similar(win, f1, f2, th)
     if params.bias_correction:
-        first = similar.sums(("n", "f1", "c1", "f2", "c2"), {"f1": y1, "c1": x1, "f2": y2, "c2": x2},
-                             progress.sub(0, 40))
+        first = similar.sums(("n", "b1", "b2"), {"b1": x1 - y1, "b2": x2 - y2}, progress.sub(0, 35))
         count = np.maximum(first["n"], 1)
-        bias1 = (first["c1"] - first["f1"]) / count
-        bias2 = (first["c2"] - first["f2"]) / count
+        bias1, bias2 = first["b1"] / count, first["b2"] / count
         u_shift = (bias1.astype(np.float32), bias2.astype(np.float32))
         weighted = similar.weighted_sums(c1, c2, x0 - x1, x0 - x2, u_shift, params,
-                                         progress.sub(40, 100))
+                                         progress.sub(35, 100))
         n = first["n"]
         conversion = np.ones(win.shape)
     else:
@@ -295,7 +293,7 @@ class _Similar:
                                 out=weight)
                 else:
                     shifted.at(dy, dx, out=weight)
-                    weight *= np.float32(1.0 + distance / params.half_window)
+                    weight *= np.float32(0.5 * (1.0 + distance / params.half_window))
                 weight += np.float32(WEIGHT_EPSILON)
                 np.divide(mask, weight, out=weight)
                 sums.add("n", mask)
@@ -316,30 +314,30 @@ class _Similar:
 
 
 class _ShiftedDissimilarity:
-    """1 - S of the neighbours at an offset with per-centre shifts of the fine values (bias correction)."""
+    """2 (1 - S) of the neighbours at an offset, with per-centre shifts of the fine values (bias correction)."""
 
     def __init__(self, win: Offsets, f1, c1, f2, c2, shift):
-        # no-data neighbours are never similar; fill them with a harmless temperature so that
-        # their (unused) weight stays finite and the masked sums stay clean
-        filled = [np.where(np.isfinite(a), a, np.float32(FILL_K)) for a in (f1, c1, f2, c2)]
+        # F' - C = (F - C) + b and F' + C = (F + C) + b; no-data neighbours are never similar,
+        # they get harmless finite values so that their (unused) weights stay finite
         self.win, self.shift = win, shift
-        self.pairs = ((filled[0], filled[1]), (filled[2], filled[3]))
-        self.shifted = np.empty(win.shape, np.float32)
+        self.pairs = []
+        for fine, coarse in ((f1, c1), (f2, c2)):
+            valid = np.isfinite(fine) & np.isfinite(coarse)
+            self.pairs.append((np.where(valid, fine - coarse, np.float32(0)),
+                               np.where(valid, fine + coarse, np.float32(2 * FILL_K))))
+        self.sum_ = np.empty(win.shape, np.float32)
         self.ratio = np.empty(win.shape, np.float32)
-        self.total = np.empty(win.shape, np.float32)
+        self.second = np.empty(win.shape, np.float32)
 
     def at(self, dy: int, dx: int, out: np.ndarray) -> np.ndarray:
-        """Write (|(F1' - C1)/(F1' + C1)| + |(F2' - C2)/(F2' + C2)|) / 2 into ``out``, F' = F + shift."""
-        win, shifted, ratio = self.win, self.shifted, self.ratio
-        for (fine, coarse), bias, target in zip(self.pairs, self.shift, (out, self.total)):
-            coarse_s = win.at(coarse, dy, dx)
-            np.add(win.at(fine, dy, dx), bias, out=shifted)
-            np.subtract(shifted, coarse_s, out=ratio)
-            shifted += coarse_s
-            np.divide(ratio, shifted, out=ratio)
+        """Write |(F1' - C1)/(F1' + C1)| + |(F2' - C2)/(F2' + C2)| into ``out``, F' = F + shift."""
+        win, sum_, ratio = self.win, self.sum_, self.ratio
+        for (difference, total), bias, target in zip(self.pairs, self.shift, (out, self.second)):
+            np.add(win.at(difference, dy, dx), bias, out=ratio)
+            np.add(win.at(total, dy, dx), bias, out=sum_)
+            np.divide(ratio, sum_, out=ratio)
             np.abs(ratio, out=target)
-        out += self.total
-        out *= np.float32(0.5)
+        out += self.second
         return out
 
 

@@ -114,6 +114,8 @@ def main():
     print(text_table(metrics))
     from demo_preprocessing import run_preprocessing
     run_preprocessing(run, OUT, first_step=3)
+    from demo_classical import run_classical
+    run_classical(run, OUT, fine, aligned["OUTPUT"], first_step=6)
     print(f"\nDemo finished in {time.time() - started:.1f} s. Results in {OUT}")
     plugin.unload()
     app.exitQgis()
