@@ -25,25 +25,26 @@ def _fine_std(fine, valid_min, valid_max):
 
 
 def starfm_reference(fine, coarse, coarse_t, half_window=15, num_classes=4.0, distance_scale=0.0,
-                     fine_uncertainty=1.0, coarse_uncertainty=1.0, valid_min=250.0, valid_max=350.0):
-    """STARFM, pixel by pixel."""
+                     fine_uncertainty=1.0, coarse_uncertainty=1.0, valid_min=250.0, valid_max=350.0,
+                     rows=None):
+    """STARFM, pixel by pixel. ``rows``: only predict these rows (others stay NaN), to time a subset."""
     f, c, c0 = (np.asarray(a, np.float64) for a in (fine, coarse, coarse_t))
     ok = _valid([f, c, c0], valid_min, valid_max)
     threshold = 2.0 * _fine_std(fine, valid_min, valid_max) / num_classes
     scale = distance_scale or half_window
     tol_s = np.hypot(fine_uncertainty, coarse_uncertainty)
     tol_t = np.sqrt(2.0) * coarse_uncertainty
-    rows, cols = f.shape
-    out = np.full((rows, cols), np.nan)
+    n_rows, n_cols = f.shape
+    out = np.full((n_rows, n_cols), np.nan)
     h = half_window
-    for i in range(rows):
-        for j in range(cols):
+    for i in (range(n_rows) if rows is None else rows):
+        for j in range(n_cols):
             if not ok[i, j]:
                 continue
             s_centre, t_centre = abs(f[i, j] - c[i, j]), abs(c[i, j] - c0[i, j])
             weights, values = [], []
-            for k in range(max(0, i - h), min(rows, i + h + 1)):
-                for m in range(max(0, j - h), min(cols, j + h + 1)):
+            for k in range(max(0, i - h), min(n_rows, i + h + 1)):
+                for m in range(max(0, j - h), min(n_cols, j + h + 1)):
                     if not ok[k, m]:
                         continue
                     s_k, t_k = abs(f[k, m] - c[k, m]), abs(c[k, m] - c0[k, m])
