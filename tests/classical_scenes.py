@@ -23,8 +23,8 @@ def synthetic_arrays(size: int = 36, seed: int = 2) -> dict:
     """Five (size, size) float32 Kelvin images with classes, 6 x 6 coarse blocks and no-data holes.
 
     The second fine image amplifies the first one's contrasts (so the regression
-    slope V is far from 1), and the target coarse image is hot (so some ESTARFM
-    predictions leave a 317 K valid range and are revised).
+    slope V is far from 1), and the target coarse image is hot, capped at 314 K
+    (so some ESTARFM predictions leave a 314.5 K valid range and are revised).
     """
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:size, 0:size]
@@ -37,7 +37,7 @@ def synthetic_arrays(size: int = 36, seed: int = 2) -> dict:
         blocks = fine.reshape(size // k, k, size // k, k).mean(axis=(1, 3))
         return np.kron(blocks, np.ones((k, k))) + bias
 
-    arrays = [fine1, coarse(fine1, -0.3), fine2, coarse(fine2, 1.0), coarse(fine2, 6.0)]
+    arrays = [fine1, coarse(fine1, -0.3), fine2, coarse(fine2, 1.0), np.minimum(coarse(fine2, 6.0), 314.0)]
     arrays = [a.astype(np.float32) for a in arrays]
     arrays[0][5, 7] = np.nan
     arrays[2][20:23, 3:6] = np.nan
