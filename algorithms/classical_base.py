@@ -80,7 +80,8 @@ class ClassicalFusionAlgorithm(LstFusionAlgorithm):
 
     def optional_raster(self, parameters, name: str, context) -> str:
         """The source of an optional raster parameter, '' when it is not set."""
-        if parameters.get(name) in (None, ""):
+        layer = self.parameterAsRasterLayer(parameters, name, context)
+        if layer is None and not str(parameters.get(name) or "").strip():
             return ""
         return self.raster_source(parameters, name, context)
 

@@ -1,9 +1,14 @@
 """lstfusion:starfm and lstfusion:estarfm through processing.run: values, outputs, georeference, errors."""
+import json
+import os
+import subprocess
+
 import numpy as np
 import pytest
 from qgis.core import QgsProcessingException, QgsProcessingFeedback
 
 from classical_scenes import SYNTHETIC_GRID, synthetic_arrays, write_scene
+from conftest import REPO
 from lst_fusion_plugin.core.grid import Grid
 from lst_fusion_plugin.core.raster_io import read_array, read_grid, read_units
 from reference_fusion import estarfm_reference, starfm_reference
@@ -81,3 +86,18 @@ def test_estarfm_algorithm_checks_the_dates(processing, scene, tmp_path):
     result = processing.run("lstfusion:estarfm", dict(base, REF_DATE="2016-02-05", REF2_DATE="2016-03-08",
                                                       TARGET_DATE="2016-02-18"))
     assert result["VALID_FRACTION"] > 0.9
+
+
+def test_estarfm_runs_from_the_shell_with_both_pairs(scene, tmp_path):
+    """qgis_process hands optional rasters over differently from processing.run: both must work."""
+    _, paths = scene
+    out = tmp_path / "shell.tif"
+    env = dict(os.environ, LST_FUSION_PROFILE=str(tmp_path / "profile"))
+    args = [f"{name}={path}" for name, path in paths.items()]
+    done = subprocess.run([os.path.join(REPO, "scripts", "qgis-process"), "--json", "run",
+                           "lstfusion:estarfm", "--", *args, "BIAS_CORRECTION=true", "HALF_WINDOW=3",
+                           f"OUTPUT={out}"], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = json.loads(done.stdout)["results"]
+    assert results["OUTPUT"] == str(out) and results["VALID_FRACTION"] > 0.9
+    assert read_units(str(out)) == "kelvin"
