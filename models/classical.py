@@ -16,6 +16,7 @@ import re
 from functools import partial
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Callable, Deque, Dict, List, Optional, Sequence, Tuple
 
@@ -224,7 +225,8 @@ def run_tiled(inputs: Inputs, out_path: str, kernel: Kernel, halo: int, tile_siz
     """Run ``kernel`` tile by tile and write the prediction (in the inputs' units) to ``out_path``.
 
     Tiles are read and written on the calling thread and computed by up to
-    ``workers`` threads (numpy releases the GIL in its array loops); each
+    ``workers`` threads (numpy releases the GIL in its array loops), which
+    check for cancellation; progress is reported from the calling thread. Each
     tile's result does not depend on the others, so the output is the same
     for any number of workers. Returns the summed counters of the kernel plus
     'predicted' (pixels with a value).
@@ -239,14 +241,20 @@ def run_tiled(inputs: Inputs, out_path: str, kernel: Kernel, halo: int, tile_siz
     tile_fractions = [0.0] * total
 
     def report_tile(index: int, percent: float) -> None:
-        # tiles run concurrently: report the sum of their fractions, which only grows
+        # called by the workers: only record; the calling thread reports (Qt feedback objects
+        # are not meant to be driven from foreign threads)
         tile_fractions[index] = percent / 100.0
-        progress.report(100.0 * sum(tile_fractions) / total)
 
     def finish(writer) -> None:
         nonlocal done
         tile, future = pending.popleft()
-        prediction, tile_counters = future.result()
+        while True:
+            try:
+                prediction, tile_counters = future.result(timeout=0.25)
+                break
+            except FutureTimeout:
+                # tiles run concurrently: the sum of their fractions only grows
+                progress.report(100.0 * sum(tile_fractions) / total)
         for key, value in tile_counters.items():
             counters[key] = counters.get(key, 0) + int(value)
         counters["predicted"] += int(np.isfinite(prediction).sum())
@@ -261,7 +269,7 @@ def run_tiled(inputs: Inputs, out_path: str, kernel: Kernel, halo: int, tile_siz
         try:
             for index, tile in enumerate(iter_tiles(rows, cols, tile_size, halo)):
                 blocks = read_padded(datasets, tile, halo, inputs.units, valid_range)
-                tile_progress = Progress(report=partial(report_tile, index), info=progress.info,
+                tile_progress = Progress(report=partial(report_tile, index),
                                          is_cancelled=progress.is_cancelled)
                 pending.append((tile, pool.submit(kernel, blocks, tile_progress)))
                 if len(pending) >= max(1, workers):
@@ -272,11 +280,6 @@ def run_tiled(inputs: Inputs, out_path: str, kernel: Kernel, halo: int, tile_siz
             for _, future in pending:
                 future.cancel()
     return counters
-
-
-def shift_slices(halo: int, rows: int, cols: int, dy: int, dx: int) -> Tuple[slice, slice]:
-    """Slices of a padded block that put the pixel at offset (dy, dx) over each core pixel."""
-    return slice(halo + dy, halo + dy + rows), slice(halo + dx, halo + dx + cols)
 
 
 def window_sum(values: np.ndarray, halo: int, rows: int, cols: int) -> np.ndarray:
