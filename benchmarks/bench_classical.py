@@ -11,7 +11,8 @@
    2016-02-18 (no Landsat that day: value statistics and agreement with MODIS).
 
 Metrics over pixels valid in both images: RMSE = sqrt(mean((P - R)^2)), bias = mean(P - R),
-CC = Pearson correlation. Usage: .venv/bin/python benchmarks/bench_classical.py [--skip-large]
+ubRMSE = sqrt(RMSE^2 - bias^2) (the error left once the mean bias is removed), CC = Pearson
+correlation. Usage: .venv/bin/python benchmarks/bench_classical.py [--skip-large]
 """
 import json
 import os
@@ -87,8 +88,15 @@ def metrics(prediction, reference):
     import numpy as np
     both = np.isfinite(prediction) & np.isfinite(reference)
     p, r = prediction[both].astype(np.float64), reference[both].astype(np.float64)
-    return {"rmse": float(np.sqrt(np.mean((p - r) ** 2))), "bias": float(np.mean(p - r)),
+    rmse, bias = float(np.sqrt(np.mean((p - r) ** 2))), float(np.mean(p - r))
+    return {"rmse": rmse, "bias": bias, "ubrmse": float(np.sqrt(max(rmse ** 2 - bias ** 2, 0.0))),
             "cc": float(np.corrcoef(p, r)[0, 1]), "n": int(both.sum())}
+
+
+def line(label, m):
+    """One printed row of metrics."""
+    return (f"    {label:38s} RMSE {m['rmse']:.2f}  bias {m['bias']:+.2f}  ubRMSE {m['ubrmse']:.2f}  "
+            f"CC {m['cc']:.3f}")
 
 
 def write_synthetic(folder, size=4000, rows_per_block=500):
@@ -158,14 +166,13 @@ def main():
         naive = metrics(truth[ref] + coarse[target] - coarse[ref], truth[target])
         modis = metrics(coarse[target], truth[target])
         print(f"  predict Landsat 2016-{target[:2]}-{target[2:]} from the 2016-{ref[:2]}-{ref[2:]} pair:")
-        print(f"    {'MODIS of the target as is':38s} RMSE {modis['rmse']:.2f}  bias {modis['bias']:+.2f}  CC {modis['cc']:.3f}")
-        print(f"    {'naive fine_ref + dMODIS':38s} RMSE {naive['rmse']:.2f}  bias {naive['bias']:+.2f}  CC {naive['cc']:.3f}")
+        print(line("MODIS of the target as is", modis))
+        print(line("naive fine_ref + dMODIS", naive))
         for h in (15, 25):
             out = os.path.join(tmp, f"starfm_{ref}_{h}.tif")
             run_starfm(yanco(fine_name), yanco(coarse_ref), yanco(coarse_target), out,
                        StarfmParams(half_window=h))
-            m = metrics(read_array(out), truth[target])
-            print(f"    {f'STARFM {2 * h + 1} x {2 * h + 1}':38s} RMSE {m['rmse']:.2f}  bias {m['bias']:+.2f}  CC {m['cc']:.3f}")
+            print(line(f"STARFM {2 * h + 1} x {2 * h + 1}", metrics(read_array(out), truth[target])))
     print("  ESTARFM for 2016-02-18 from both pairs (no Landsat that day):")
     mean_interp = float(np.nanmean(truth["0205"]) + (np.nanmean(truth["0308"]) - np.nanmean(truth["0205"])) * 13 / 32)
     for bias in (False, True):

@@ -1,4 +1,5 @@
 """STARFM/ESTARFM engines: agreement with the per-pixel references, tiling, no-data, units, errors, cancel."""
+import datetime
 import os
 import time
 
@@ -179,12 +180,11 @@ def test_target_date_outside_the_reference_dates_is_refused(synthetic, tmp_path)
     assert not os.path.exists(tmp_path / "out.tif")
     # dates given explicitly win over the file names
     result = run_estarfm(*paths.values(), str(tmp_path / "ok.tif"), EstarfmParams(half_window=3),
-                         dates=(None, None, __import__("datetime").date(2016, 2, 18)))
+                         dates=(None, None, datetime.date(2016, 2, 18)))
     assert result["predicted"] > 0
 
 
 def test_date_from_file_names():
-    import datetime
     assert date_from_path("/x/Landsat_LST_cloudrm_20160205.tif") == datetime.date(2016, 2, 5)
     assert date_from_path("lst_2016-03-08_b10.tif") == datetime.date(2016, 3, 8)
     assert date_from_path("MOD11A1.A2016049.h29v12.061.tif") == datetime.date(2016, 2, 18)
