@@ -234,6 +234,7 @@ def run_tiled(inputs: Inputs, out_path: str, kernel: Kernel, halo: int, tile_siz
     progress = ensure(progress)
     datasets = [open_raster(path) for path in inputs.paths.values()]
     rows, cols = inputs.grid.shape
+    tile_size = balanced_tile_size(rows, cols, tile_size)
     total = count_tiles(rows, cols, tile_size)
     counters: Dict[str, int] = {"predicted": 0}
     pending: Deque = deque()
@@ -280,6 +281,16 @@ def run_tiled(inputs: Inputs, out_path: str, kernel: Kernel, halo: int, tile_siz
             for _, future in pending:
                 future.cancel()
     return counters
+
+
+def balanced_tile_size(rows: int, cols: int, tile_size: int) -> int:
+    """The largest tile size <= ``tile_size`` that needs no more tiles along the longer side.
+
+    Equal tiles keep the worker threads equally busy (400 x 400 with 256 gives
+    four 200 x 200 tiles, not 256 + 144); results do not depend on it.
+    """
+    longest = max(rows, cols)
+    return -(-longest // -(-longest // tile_size))
 
 
 def window_sum(values: np.ndarray, halo: int, rows: int, cols: int) -> np.ndarray:
