@@ -31,7 +31,10 @@ Bias correction (ubESTARFM, ``bias_correction=True``): in each window the fine
 values of both pairs are shifted by ``b_i = mean(C_i) - mean(F_i)`` over the
 similar pixels (over all valid window pixels in the fallback) before fusing:
 the centre value, the similarity S and the revision use the shifted values,
-and V = 1.
+and V = 1. (ubESTARFM's R code also uses thresholds of one standard
+deviation computed per 200-pixel patch; here the thresholds stay
+2 sigma / n_classes over the whole image, so n_classes = 2 matches its
+threshold and tiling never changes the result.)
 
 Values are Kelvin. The output is no-data where any of the five inputs is
 no-data or outside the valid range (the original's background), as the
