@@ -3,7 +3,7 @@
 PY := .venv/bin/python
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup test demo install zip bench
+.PHONY: setup test demo demo-real install zip bench
 
 setup:
 	@bash scripts/setup.sh
@@ -13,6 +13,9 @@ test: setup
 
 demo: setup
 	$(PY) scripts/demo.py
+
+demo-real: setup
+	$(PY) scripts/demo.py --real --out demo-output-real
 
 install: setup
 	@bash scripts/install.sh

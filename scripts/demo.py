@@ -46,12 +46,15 @@ class TerminalFeedback:
                 self.progressChanged.connect(self._bar)
 
             def _bar(self, percent):
+                if not sys.stdout.isatty():
+                    return
                 filled = int(percent // 5)
                 sys.stdout.write(f"\r    [{'#' * filled}{'.' * (20 - filled)}] {percent:5.1f} %")
                 sys.stdout.flush()
 
             def pushInfo(self, info):  # noqa: N802
-                sys.stdout.write(f"\r    {info}\n")
+                if not info.startswith("Results:"):  # Processing's dump of the outputs dict
+                    sys.stdout.write(f"\r    {info}" + " " * 30 + "\n")
 
         return Feedback()
 
@@ -66,57 +69,163 @@ def run(step, algorithm, parameters):
     return result
 
 
-def built_in_scene(folder):
-    """A small scene made here: fine 30 m LST (UTM 55S) and a 1 km geographic coarse version."""
-    import numpy as np
-    from lst_fusion_plugin.core.grid import Grid
-    from lst_fusion_plugin.core.raster_io import write_array
-    from osgeo import osr
+def naive_prediction(fine_ref, coarse_ref, coarse_target, out):
+    """The baseline every method must beat: fine_ref + (coarse_target - coarse_ref), in K."""
+    from lst_fusion_plugin.core.raster_io import read_array, read_grid, read_units, write_array
+    values = read_array(fine_ref) + read_array(coarse_target) - read_array(coarse_ref)
+    return write_array(out, values, read_grid(fine_ref), units=read_units(fine_ref))
 
-    rng = np.random.default_rng(42)
-    utm = osr.SpatialReference()
-    utm.ImportFromEPSG(32755)
-    fine = Grid(utm.ExportToWkt(), (400000.0, 30.0, 0.0, 6150000.0, 0.0, -30.0), 400, 400)
-    y, x = np.mgrid[0:400, 0:400] / 400.0
-    lst = 300.0 + 8.0 * x + 4.0 * np.sin(6 * y) + rng.normal(0, 0.8, (400, 400))
-    lst[150:210, 220:300] -= 9.0  # a cool irrigated field block
-    fine_path = write_array(os.path.join(folder, "fine_lst.tif"), lst.astype("float32"), fine,
-                            units="kelvin")
-    geo = osr.SpatialReference()
-    geo.ImportFromEPSG(4326)
-    coarse = Grid(geo.ExportToWkt(), (145.86, 0.01, 0.0, -34.78, 0.0, -0.01), 18, 18)
-    cy, cx = np.mgrid[0:18, 0:18] / 18.0
-    coarse_path = write_array(os.path.join(folder, "coarse_lst.tif"),
-                              (302.0 + 7.0 * cx + 3.0 * np.sin(6 * cy)).astype("float32"), coarse,
-                              units="kelvin")
-    return fine_path, coarse_path
+
+def shipped_models():
+    """(name, path) of the deep models shipped under resources/models."""
+    folder = os.path.join(REPO, "resources", "models")
+    if not os.path.isdir(folder):
+        return []
+    return [(os.path.splitext(name)[0].replace("_default", ""), os.path.join(folder, name))
+            for name in sorted(os.listdir(folder)) if name.endswith(".pt")]
+
+
+def fuse_all(out, step, fine_ref, coarse_ref, coarse_target, label, second=None):
+    """Every method on one target date; returns {method: prediction path}.
+
+    ``second`` is the (fine, coarse) pair after the target for ESTARFM; without
+    it ESTARFM is not run.
+    """
+    predictions = {"naive": naive_prediction(fine_ref, coarse_ref, coarse_target,
+                                             os.path.join(out, f"naive_{label}.tif"))}
+    predictions["starfm"] = run(f"{step}a. STARFM for {label}", "lstfusion:starfm", {
+        "FINE_REF": fine_ref, "COARSE_REF": coarse_ref, "COARSE_TARGET": coarse_target,
+        "OUTPUT": os.path.join(out, f"starfm_{label}.tif")})["OUTPUT"]
+    if second:
+        for method, bias in (("estarfm", False), ("ubestarfm", True)):
+            predictions[method] = run(f"{step}b. ESTARFM{' with local bias correction' if bias else ''} "
+                                      f"for {label}", "lstfusion:estarfm", {
+                                          "FINE_REF": fine_ref, "COARSE_REF": coarse_ref,
+                                          "FINE_REF2": second[0], "COARSE_REF2": second[1],
+                                          "COARSE_TARGET": coarse_target, "BIAS_CORRECTION": bias,
+                                          "OUTPUT": os.path.join(out, f"{method}_{label}.tif")})["OUTPUT"]
+    for name, model_file in shipped_models():
+        predictions[name] = run(f"{step}c. {name.upper()} (shipped weights) for {label}", "lstfusion:fuse", {
+            "MODEL_FILE": model_file, "FINE_REF": fine_ref, "COARSE_REF": coarse_ref,
+            "COARSE_TARGET": coarse_target, "DEVICE": 0,
+            "OUTPUT": os.path.join(out, f"{name}_{label}.tif")})["OUTPUT"]
+    return predictions
+
+
+def compare_and_print(out, rows, ratio):
+    """Run lstfusion:compare on (method, date, prediction, reference) rows and print its table."""
+    import csv
+    table = os.path.join(out, "predictions.csv")
+    with open(table, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["method", "date", "prediction", "reference"])
+        writer.writerows(rows)
+    result = run("8. Compare every method against the truth", "lstfusion:compare", {
+        "INPUT": table, "RATIO": ratio, "OUTPUT_TABLE": os.path.join(out, "comparison.csv"),
+        "OUTPUT_PER_DATE": os.path.join(out, "comparison_per_date.csv"),
+        "OUTPUT_REPORT": os.path.join(out, "comparison_report.html")})
+    with open(result["OUTPUT_TABLE"]) as f:
+        summary = list(csv.DictReader(f))
+    columns = [("RMSE", "{:.2f}"), ("MAE", "{:.2f}"), ("BIAS", "{:+.2f}"), ("CC", "{:.3f}"),
+               ("SSIM", "{:.3f}"), ("PSNR", "{:.1f}"), ("SAM", "{:.3f}"), ("ERGAS", "{:.3f}")]
+    print("\nMean over the target dates (RMSE, MAE, BIAS in K; PSNR in dB; SAM in degrees):")
+    print(f"  {'method':<12}{'dates':>6}" + "".join(f"{name:>9}" for name, _ in columns))
+    for row in sorted(summary, key=lambda r: float(r["RMSE_mean"])):
+        print(f"  {row['method']:<12}{row['dates']:>6}"
+              + "".join(f"{fmt.format(float(row[name + '_mean'])):>9}" for name, fmt in columns))
+    print(f"\n  best: {result['BEST_METHOD']}; dates where every method does badly: "
+          f"{result['HARD_DATES'] or 'none'}")
+    print(f"  comparison report: {result['OUTPUT_REPORT']}")
+    return result
+
+
+def mid_interval_date(scene, first, last):
+    """The least cloudy date within 3 days of the middle of (first, last): a fair, hard target."""
+    import datetime as dt
+    a, b = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+    middle = a + (b - a) / 2
+    near = [d for d in scene.dates if abs((dt.date.fromisoformat(d) - middle).days) <= 3]
+    return min(near, key=lambda d: (scene.daily[d]["cloud_cover"], d))
+
+
+def simulated_chain(out):
+    """simulate -> aligntofine -> STARFM, ESTARFM, deep models -> evaluate/compare against the truth."""
+    sim = run("4. Simulate a 300 x 300 (9 x 9 km) scene over 33 days", "lstfusion:simulate", {
+        "DATES": 33, "START_DATE": "2023-07-01", "ROWS": 300, "COLS": 300, "VARIABILITY": 1,
+        "CLOUD_FRACTION": 0.05, "SEED": 2024, "OUTPUT_FOLDER": os.path.join(out, "simulation")})
+    from lst_fusion_plugin.core.simulate import load_simulation
+    scene = load_simulation(sim["OUTPUT_FOLDER"])
+    fine_dates = sorted(scene.fine)
+    targets = [mid_interval_date(scene, lo, hi) for lo, hi in zip(fine_dates, fine_dates[1:])]
+    print(f"    fine (Landsat-like) dates: {', '.join(fine_dates)}; targets: {', '.join(targets)}")
+    aligned = {}
+    for date in sorted(set(fine_dates) | set(targets)):
+        aligned[date] = run(f"5. Align the {date} coarse image (MODIS sinusoidal, 926 m) onto the 30 m grid",
+                            "lstfusion:aligntofine", {
+                                "INPUT": scene.coarse[date], "REFERENCE": scene.fine[fine_dates[0]],
+                                "RESAMPLING": 1, "OUTPUT": os.path.join(out, f"coarse_{date}.tif")})["OUTPUT"]
+    rows = []
+    for i, target in enumerate(targets):
+        before, after = fine_dates[i], fine_dates[i + 1]
+        predictions = fuse_all(out, 6, scene.fine[before], aligned[before], aligned[target], target,
+                               second=(scene.fine[after], aligned[after]))
+        rows += [(method, target, path, scene.truth[target]) for method, path in predictions.items()]
+    best = rows[[r[0] for r in rows].index("ubestarfm")]
+    report = run(f"7. Evaluate ESTARFM (bias-corrected) on {best[1]} against the truth", "lstfusion:evaluate", {
+        "PREDICTION": best[2], "REFERENCE": best[3], "COARSE": scene.coarse[best[1]],
+        "OUTPUT_TABLE": os.path.join(out, "evaluation_ubestarfm.csv"),
+        "OUTPUT_REPORT": os.path.join(out, "evaluation_ubestarfm.html"),
+        "OUTPUT_ERROR": os.path.join(out, "error_ubestarfm.tif")})
+    print(f"    -> {report['OUTPUT_REPORT']}")
+    compare_and_print(out, rows, ratio=30.0 / 926.625)
+
+
+def yanco_chain(out, yanco):
+    """The same chain on the real Yanco pairs: each Landsat date predicted from the other pair."""
+    def path(name):
+        return os.path.join(yanco, name)
+    landsat = {"2016-02-05": path("Landsat_LST_cloudrm_20160205.tif"),
+               "2016-03-08": path("Landsat_LST_cloudrm_20160308.tif")}
+    modis = {"2016-02-05": path("MOD11A1_LST_cloudrm_20160205.tif"),
+             "2016-02-18": path("MOD11A1_LST_cloudrm_20160218.tif"),
+             "2016-03-08": path("MOD11A1_LST_cloudrm_20160308.tif")}
+    rows = []
+    for step, (ref, target) in enumerate((("2016-02-05", "2016-03-08"), ("2016-03-08", "2016-02-05")), start=1):
+        predictions = fuse_all(out, step, landsat[ref], modis[ref], modis[target], target)
+        rows += [(method, target, p, landsat[target]) for method, p in predictions.items()]
+    run("3. ESTARFM with local bias correction for 2016-02-18 (no Landsat that day: not evaluated)",
+        "lstfusion:estarfm", {"FINE_REF": landsat["2016-02-05"], "COARSE_REF": modis["2016-02-05"],
+                              "FINE_REF2": landsat["2016-03-08"], "COARSE_REF2": modis["2016-03-08"],
+                              "COARSE_TARGET": modis["2016-02-18"], "BIAS_CORRECTION": True,
+                              "OUTPUT": os.path.join(out, "ubestarfm_2016-02-18.tif")})
+    from lst_fusion_plugin.core.metrics import pixel_size_m
+    from lst_fusion_plugin.core.raster_io import read_grid
+    compare_and_print(out, rows, ratio=pixel_size_m(read_grid(landsat["2016-02-05"])) / 926.625)
 
 
 def main():
+    import argparse
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--real", action="store_true",
+                        help="run on the real Yanco pairs in ../shared/data/yanco instead of a simulated scene")
+    parser.add_argument("--out", default=OUT, help=f"output folder (default {OUT})")
+    args = parser.parse_args()
     started = time.time()
     app, plugin = start_qgis()
-    os.makedirs(OUT, exist_ok=True)
-    print(f"LST fusion demo: writing to {OUT}")
-    fine, coarse = built_in_scene(OUT)
-    print(f"  built-in scene: fine {fine}\n                  coarse {coarse}")
-    aligned = run("1. Align the coarse image onto the fine grid", "lstfusion:aligntofine",
-                  {"INPUT": coarse, "REFERENCE": fine, "RESAMPLING": 1,
-                   "OUTPUT": os.path.join(OUT, "coarse_on_fine_grid.tif")})
-    print(f"    -> {aligned['OUTPUT']} ({100 * aligned['VALID_FRACTION']:.1f} % valid)")
-    prediction = aligned["OUTPUT"]
-    metrics = run("2. Evaluate the prediction against the fine image", "lstfusion:evaluate",
-                  {"PREDICTION": prediction, "REFERENCE": fine, "COARSE": coarse,
-                   "OUTPUT_TABLE": os.path.join(OUT, "metrics.csv"),
-                   "OUTPUT_REPORT": os.path.join(OUT, "accuracy_report.html")})
-    print(f"    -> {metrics['OUTPUT_REPORT']}")
-    from lst_fusion_plugin.core.tables import text_table
-    print(f"\nAccuracy of {os.path.basename(prediction)} against {os.path.basename(fine)}:")
-    print(text_table(metrics))
-    from demo_preprocessing import run_preprocessing
-    run_preprocessing(run, OUT, first_step=3)
-    from demo_classical import run_classical
-    run_classical(run, OUT, fine, aligned["OUTPUT"], first_step=6)
-    print(f"\nDemo finished in {time.time() - started:.1f} s. Results in {OUT}")
+    os.makedirs(args.out, exist_ok=True)
+    print(f"LST fusion demo: writing to {args.out}")
+    if args.real:
+        yanco = os.path.normpath(os.path.join(REPO, "..", "shared", "data", "yanco"))
+        if not os.path.isdir(yanco):
+            sys.exit(f"demo: {yanco} is absent; the real-data demo needs ../shared/data/yanco.")
+        yanco_chain(args.out, yanco)
+    else:
+        from demo_preprocessing import run_preprocessing
+        print("\nFrom downloaded products (Landsat C2 L2 scenes, MODIS exports) to a series of pairs:")
+        run_preprocessing(run, args.out, first_step=1)
+        print("\nFusion on a simulated scene with ground truth on every day:")
+        simulated_chain(args.out)
+    print(f"\nDemo finished in {time.time() - started:.0f} s. Rasters and reports in {args.out}")
     plugin.unload()
     app.exitQgis()
 
