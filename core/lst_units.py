@@ -1,7 +1,10 @@
-"""Temperature units shared by the ingestion steps: Kelvin or degrees Celsius."""
+"""Temperature units: Kelvin or degrees Celsius, their conversion, and telling a raster's units."""
+from typing import Optional, Tuple
+
 import numpy as np
 
 from .errors import InputError
+from .raster_io import read_decimated, read_units
 
 UNITS = ("kelvin", "celsius")
 """Units names, in the order of the Processing enum."""
@@ -10,6 +13,9 @@ UNIT_LABELS = ("Kelvin", "Degrees Celsius")
 """Names of :data:`UNITS` shown to users."""
 
 KELVIN_AT_0C = 273.15
+
+KELVIN_THRESHOLD = 150.0
+"""A raster without units metadata whose mean is above this is taken to be in Kelvin."""
 
 
 def check_units(units: str) -> str:
@@ -31,3 +37,17 @@ def to_kelvin(values: np.ndarray, units: str) -> np.ndarray:
     if check_units(units) == "celsius":
         return values + np.float32(KELVIN_AT_0C)
     return values
+
+
+def units_of(path: str, band: int = 1) -> Tuple[Optional[str], str]:
+    """(units or None, how it was known): from the raster's metadata, else inferred from
+    the mean of a decimated view (> 150 is Kelvin); None when that view holds no valid pixel."""
+    stored = read_units(path)
+    if stored:
+        return stored, "from its metadata"
+    sample = read_decimated(path, band, max_size=256)
+    if not np.isfinite(sample).any():
+        return None, "unknown"
+    mean = float(np.nanmean(sample))
+    inferred = "kelvin" if mean > KELVIN_THRESHOLD else "celsius"
+    return inferred, f"inferred from its mean value {mean:.1f}"

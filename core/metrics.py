@@ -34,7 +34,8 @@ from scipy import ndimage
 from .errors import InputError
 from .grid import Grid, require_same_grid
 from .progress import Progress, ensure
-from .raster_io import RasterWriter, open_raster, read_band, read_decimated, read_grid, read_units
+from .lst_units import units_of
+from .raster_io import RasterWriter, open_raster, read_band, read_decimated, read_grid
 
 METRICS = ("RMSE", "SSIM", "PSNR", "SAM", "CC", "ERGAS", "MAE", "BIAS", "UBRMSE", "R2", "VALID_PIXELS")
 """Keys of a metrics dict, in report order."""
@@ -65,7 +66,6 @@ SSIM_K1, SSIM_K2 = 0.01, 0.03
 BLOCK_PIXELS = 2 ** 19
 """Pixels per row block read from disk (about 4 MB per float64 array, some 20 arrays live)."""
 
-KELVIN_THRESHOLD = 150.0
 """A raster without units metadata whose mean exceeds this is taken to be in Kelvin."""
 
 
@@ -322,20 +322,6 @@ def _rows_per_block(file_block_rows: int, width: int) -> int:
     if 1 < file_block_rows <= rows:
         rows -= rows % file_block_rows
     return rows
-
-
-def units_of(path: str, band: int = 1) -> Tuple[Optional[str], str]:
-    """(units or None, how it was known): from the raster's metadata, else inferred from
-    the mean of a decimated view (> 150 is Kelvin); None when that view holds no valid pixel."""
-    stored = read_units(path)
-    if stored:
-        return stored, "from its metadata"
-    sample = read_decimated(path, band, max_size=256)
-    if not np.isfinite(sample).any():
-        return None, "unknown"
-    mean = float(np.nanmean(sample))
-    inferred = "kelvin" if mean > KELVIN_THRESHOLD else "celsius"
-    return inferred, f"inferred from its mean value {mean:.1f}"
 
 
 def check_units(pred_path: str, ref_path: str, band: int = 1) -> Optional[str]:

@@ -12,7 +12,6 @@ similarity uses ratios of temperatures, which only make sense in Kelvin).
 """
 import datetime as _dt
 import os
-import re
 from functools import partial
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -26,28 +25,22 @@ from osgeo import gdal
 from ..core.errors import InputError
 from ..core.grid import Grid, require_same_grid
 from ..core.progress import Progress, ensure
-from ..core.raster_io import RasterWriter, open_raster, read_band, read_grid, read_units
+from ..core import lst_units
+from ..core.lst_units import units_of
+from ..core.raster_io import RasterWriter, open_raster, read_band, read_grid
+from ..core.series import parse_date as date_in_name
 from ..core.tiling import count_tiles, iter_tiles
 
-CELSIUS_OFFSET = 273.15
 UNITS_GAP_K = 50.0
 """Two inputs whose mean temperatures differ by more than this (K) are taken to be in different units."""
 
 
 def date_from_path(path: str) -> Optional[_dt.date]:
-    """A date found in a file name: YYYYMMDD, YYYY-MM-DD, YYYY_MM_DD or MODIS AYYYYDDD; else None."""
-    name = os.path.basename(path)
-    for match in re.finditer(r"(?<!\d)(\d{4})[-_]?(\d{2})[-_]?(\d{2})(?!\d)", name):
-        try:
-            return _dt.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
-        except ValueError:
-            continue
-    match = re.search(r"\.A(\d{4})(\d{3})(?!\d)", name)
-    if match:
-        year, doy = int(match.group(1)), int(match.group(2))
-        if 1 <= doy <= 366:
-            return _dt.date(year, 1, 1) + _dt.timedelta(days=doy - 1)
-    return None
+    """The acquisition date in a file name (see ``core.series.parse_date``), or None."""
+    try:
+        return date_in_name(path)
+    except InputError:
+        return None
 
 
 def parse_date(text: str, name: str) -> Optional[_dt.date]:
@@ -113,7 +106,7 @@ def open_inputs(paths: Dict[str, str]) -> Inputs:
     grids = {name: read_grid(path) for name, path in paths.items()}
     named = {f"{name} ({os.path.basename(paths[name])})": grid for name, grid in grids.items()}
     grid = require_same_grid(named)
-    units = {name: read_units(path) or _guess_units(path, name) for name, path in paths.items()}
+    units = {name: _units(path, name) for name, path in paths.items()}
     if len(set(units.values())) > 1:
         listing = ", ".join(f"{name}: {unit}" for name, unit in units.items())
         raise InputError(f"The inputs are not all in the same units ({listing}). Convert them to "
@@ -121,27 +114,17 @@ def open_inputs(paths: Dict[str, str]) -> Inputs:
     return Inputs(dict(paths), grid, next(iter(units.values())))
 
 
-def _guess_units(path: str, name: str) -> str:
-    """'kelvin' or 'celsius' from the mean of a decimated read of the first band."""
-    ds = open_raster(path)
-    band = ds.GetRasterBand(1)
-    width, height = min(ds.RasterXSize, 256), min(ds.RasterYSize, 256)
-    data = band.ReadAsArray(0, 0, ds.RasterXSize, ds.RasterYSize, buf_xsize=width, buf_ysize=height)
-    values = data.astype(np.float64)
-    nodata = band.GetNoDataValue()
-    keep = np.isfinite(values)
-    if nodata is not None and np.isfinite(nodata):
-        keep &= data != np.asarray(nodata).astype(data.dtype)
-    if not keep.any():
+def _units(path: str, name: str) -> str:
+    """Units from the raster's metadata or its values; InputError when it holds only no-data."""
+    units, _ = units_of(path)
+    if units is None:
         raise InputError(f"{name} ({path}) holds only no-data: there is nothing to fuse.")
-    return "kelvin" if float(values[keep].mean()) > 150.0 else "celsius"
+    return units
 
 
 def to_kelvin(block: np.ndarray, units: str, valid_range: Tuple[float, float]) -> np.ndarray:
     """float32 Kelvin copy of a block, NaN where no-data or outside ``valid_range`` (K, inclusive)."""
-    out = block.astype(np.float32, copy=True)
-    if units == "celsius":
-        out += np.float32(CELSIUS_OFFSET)
+    out = lst_units.to_kelvin(block.astype(np.float32, copy=True), units)
     with np.errstate(invalid="ignore"):
         out[~((out >= valid_range[0]) & (out <= valid_range[1]))] = np.nan
     return out
@@ -149,10 +132,7 @@ def to_kelvin(block: np.ndarray, units: str, valid_range: Tuple[float, float]) -
 
 def from_kelvin(block: np.ndarray, units: str) -> np.ndarray:
     """float32 copy of a Kelvin block in ``units``."""
-    out = block.astype(np.float32)
-    if units == "celsius":
-        out -= np.float32(CELSIUS_OFFSET)
-    return out
+    return lst_units.from_kelvin(block.astype(np.float32), units)
 
 
 def input_stats(inputs: Inputs, valid_range: Tuple[float, float], progress: Progress,
