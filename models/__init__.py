@@ -1,0 +1,1 @@
+"""Fusion methods: one module per method; deep models are listed in :mod:`.registry`."""
