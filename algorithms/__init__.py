@@ -5,10 +5,12 @@ from .compare import Compare
 from .estarfm import Estarfm
 from .evaluate import Evaluate
 from .fill_gaps import FillGaps
+from .fuse import FuseDeep
 from .landsat_lst import LandsatLst
 from .modis_lst import ModisLst
 from .simulate import Simulate
 from .starfm import Starfm
+from .train import TrainModel
 
 ALGORITHMS = [
     AlignToFine,
@@ -16,9 +18,11 @@ ALGORITHMS = [
     LandsatLst,
     FillGaps,
     BuildSeries,
-    Evaluate,
-    Compare,
     Simulate,
     Starfm,
     Estarfm,
+    TrainModel,
+    FuseDeep,
+    Evaluate,
+    Compare,
 ]

@@ -6,8 +6,8 @@ from qgis.core import QgsApplication
 
 from conftest import REPO
 
-EXPECTED_ALGORITHMS = {"aligntofine", "evaluate", "compare", "simulate", "modislst", "landsatlst", "fillgaps",
-                       "buildseries", "starfm", "estarfm"}
+EXPECTED_ALGORITHMS = {"aligntofine", "modislst", "landsatlst", "fillgaps", "buildseries", "simulate",
+                       "starfm", "estarfm", "train", "fuse", "evaluate", "compare"}
 
 
 def test_provider_registers_with_its_algorithms(plugin):
