@@ -6,6 +6,7 @@ from .estarfm import Estarfm
 from .evaluate import Evaluate
 from .fill_gaps import FillGaps
 from .fuse import FuseDeep
+from .fuse_series import FuseSeries
 from .landsat_lst import LandsatLst
 from .modis_lst import ModisLst
 from .simulate import Simulate
@@ -23,6 +24,7 @@ ALGORITHMS = [
     Estarfm,
     TrainModel,
     FuseDeep,
+    FuseSeries,
     Evaluate,
     Compare,
 ]

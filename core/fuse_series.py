@@ -17,7 +17,7 @@ from osgeo import gdal
 
 from .errors import Cancelled, InputError
 from .progress import Progress, ensure
-from .raster_io import open_raster
+from .raster_io import UNITS_KEY, open_raster, read_units
 from .series import PairRow
 
 gdal.UseExceptions()
@@ -44,13 +44,15 @@ class DatePlan:
 
 
 def plan_series(pairs: Sequence[PairRow], pairs_needed: int,
-                targets: Optional[Iterable[dt.date]] = None) -> List[DatePlan]:
+                targets: Optional[Iterable[dt.date]] = None, fall_back_to_one: bool = False) -> List[DatePlan]:
     """Plan each target date (default: every date with a coarse image), in date order.
 
     A reference is a date with both images, other than the target itself (a
     target's own fine image is never used to predict it). One-pair methods take
     the nearest reference in time (the earlier one on a tie); two-pair methods
-    take the nearest before and the nearest after the target.
+    take the nearest before and the nearest after the target, or with
+    ``fall_back_to_one`` (models that also work from one pair) the nearest one
+    when the target is not bracketed.
     """
     if pairs_needed not in (1, 2):
         raise ValueError("pairs_needed must be 1 or 2")
@@ -64,7 +66,7 @@ def plan_series(pairs: Sequence[PairRow], pairs_needed: int,
         others = [r for r in references if r.date != date]
         if target is None or not target.coarse:
             plan.skip_reason = "no coarse image on that date"
-        elif pairs_needed == 1:
+        elif pairs_needed == 1 or (fall_back_to_one and not _bracketed(others, date)):
             if others:
                 plan.references = [min(others, key=lambda r: (abs((r.date - date).days), r.date))]
             else:
@@ -79,6 +81,11 @@ def plan_series(pairs: Sequence[PairRow], pairs_needed: int,
                 plan.skip_reason = f"no reference pair {side} this date (a two-pair method needs both)"
         plans.append(plan)
     return plans
+
+
+def _bracketed(references: Sequence[PairRow], date: dt.date) -> bool:
+    """True when there is a reference before and one after ``date``."""
+    return any(r.date < date for r in references) and any(r.date > date for r in references)
 
 
 Predictor = Callable[[DatePlan, str, Progress], None]
@@ -155,7 +162,8 @@ def _write_index(folder: str, rows) -> str:
 
 
 def build_series_vrt(paths: Sequence[str], dates: Sequence[dt.date], vrt_path: str) -> Optional[str]:
-    """A VRT stacking one-band rasters as bands in date order, band descriptions = ISO dates.
+    """A VRT stacking one-band rasters as bands in date order, band descriptions = ISO dates,
+    with the first raster's units.
 
     GDAL stores sources beside or below the VRT relative to it, so the series
     folder can be moved. None when there is nothing to stack.
@@ -166,5 +174,30 @@ def build_series_vrt(paths: Sequence[str], dates: Sequence[dt.date], vrt_path: s
     for i, date in enumerate(dates, start=1):
         ds.GetRasterBand(i).SetDescription(date.isoformat())
     ds.SetMetadataItem("DATES", ",".join(d.isoformat() for d in dates))
+    units = read_units(paths[0])
+    if units:
+        ds.SetMetadataItem(UNITS_KEY, units)
     ds = None
     return vrt_path
+
+
+def parse_date_selection(text: str, pairs: Sequence[PairRow]) -> Optional[List[dt.date]]:
+    """Target dates from the user's text; None (every coarse date) when empty.
+
+    ``2020-06-01/2020-08-31`` is a range (the dates in it that have a coarse
+    image); ``2020-06-01,2020-06-09`` a list (a listed date without a coarse
+    image is reported as skipped).
+    """
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        if "/" in text:
+            first, last = (dt.date.fromisoformat(part.strip()) for part in text.split("/", 1))
+            if last < first:
+                raise InputError(f"DATES: the range {text} ends before it starts.")
+            return sorted(p.date for p in pairs if p.coarse and first <= p.date <= last)
+        return sorted({dt.date.fromisoformat(part.strip()) for part in text.split(",") if part.strip()})
+    except ValueError as err:
+        raise InputError(f"DATES: '{text}' is neither a list of dates (YYYY-MM-DD,YYYY-MM-DD) "
+                         f"nor a range (YYYY-MM-DD/YYYY-MM-DD): {err}.") from err

@@ -7,7 +7,7 @@ from qgis.core import QgsApplication
 from conftest import REPO
 
 EXPECTED_ALGORITHMS = {"aligntofine", "modislst", "landsatlst", "fillgaps", "buildseries", "simulate",
-                       "starfm", "estarfm", "train", "fuse", "evaluate", "compare"}
+                       "starfm", "estarfm", "train", "fuse", "fuseseries", "evaluate", "compare"}
 
 
 def test_provider_registers_with_its_algorithms(plugin):
