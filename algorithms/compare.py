@@ -3,10 +3,8 @@ from qgis.core import (QgsProcessingOutputString, QgsProcessingParameterDefiniti
                        QgsProcessingParameterFile, QgsProcessingParameterFileDestination,
                        QgsProcessingParameterNumber)
 
-from ..core.comparison import (PER_DATE_COLUMNS, SUMMARY_COLUMNS, best_method, evaluate_entries,
-                               hard_dates, read_comparison_table, summarise)
+from ..core.comparison import compare_entries, read_comparison_table
 from ..core.metrics import checked_ratio
-from ..core.tables import write_rows
 from .base import LstFusionAlgorithm
 from .evaluate import optional_number
 
@@ -70,28 +68,19 @@ class Compare(LstFusionAlgorithm):
 
     def process(self, parameters, context, feedback, progress):
         """Evaluate every row, then write the tables and the report."""
-        from ..core.report import write_comparison_report  # matplotlib: loaded when needed only
-
         entries = read_comparison_table(self.parameterAsFile(parameters, self.INPUT, context))
         ratio = optional_number(parameters, self.RATIO)
         if ratio is not None:
             checked_ratio(ratio)
-        records, units = evaluate_entries(entries, optional_number(parameters, self.DATA_RANGE), ratio,
-                                          progress.sub(0, 90))
-        records.sort(key=lambda r: (r["date"], r["method"]))
-        summary = summarise(records)
-        hard, rule = hard_dates(records, optional_number(parameters, self.HARD_RMSE))
-        outputs = {
-            self.OUTPUT_TABLE: write_rows(self.parameterAsFileOutput(parameters, self.OUTPUT_TABLE, context),
-                                          summary, SUMMARY_COLUMNS),
-            self.OUTPUT_PER_DATE: write_rows(self.parameterAsFileOutput(parameters, self.OUTPUT_PER_DATE, context),
-                                             records, PER_DATE_COLUMNS),
-            self.OUTPUT_REPORT: write_comparison_report(
-                self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context), records, summary, hard,
-                rule, units),
-            self.BEST_METHOD: best_method(summary),
-            self.HARD_DATES: ",".join(hard),
-        }
+        result = compare_entries(
+            entries, self.parameterAsFileOutput(parameters, self.OUTPUT_TABLE, context),
+            self.parameterAsFileOutput(parameters, self.OUTPUT_PER_DATE, context),
+            self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context),
+            optional_number(parameters, self.DATA_RANGE), ratio,
+            optional_number(parameters, self.HARD_RMSE), progress)
+        outputs = {self.OUTPUT_TABLE: result.table, self.OUTPUT_PER_DATE: result.per_date,
+                   self.OUTPUT_REPORT: result.report, self.BEST_METHOD: result.best,
+                   self.HARD_DATES: ",".join(result.hard)}
         feedback.pushInfo(self.tr(f"Lowest mean RMSE: {outputs[self.BEST_METHOD]}; dates where every "
                                   f"method does badly: {outputs[self.HARD_DATES] or 'none'}."))
         return outputs

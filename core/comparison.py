@@ -160,3 +160,34 @@ def best_method(summary: Sequence[Dict[str, object]]) -> str:
 SUMMARY_COLUMNS = ["method", "dates"] + [f"{m}_{s}" for m in METRICS if m != "VALID_PIXELS"
                                          for s in ("mean", "std")]
 PER_DATE_COLUMNS = ["date", "method"] + list(METRICS) + ["prediction", "reference"]
+
+
+@dataclass
+class ComparisonResult:
+    """What :func:`compare_entries` computed and wrote (paths of the tables and the report)."""
+
+    records: List[Dict[str, object]]
+    summary: List[Dict[str, object]]
+    hard: List[str]
+    best: str
+    table: str
+    per_date: str
+    report: str
+
+
+def compare_entries(entries: Sequence[Entry], table: str, per_date: str, report: str,
+                    data_range: Optional[float] = None, ergas_ratio: Optional[float] = None,
+                    hard_rmse: Optional[float] = None, progress: Optional[Progress] = None,
+                    title: str = "Comparison of LST fusion methods") -> ComparisonResult:
+    """Evaluate every entry, then write the per-method table, the per-date table and the HTML report."""
+    from .report import write_comparison_report  # matplotlib: loaded when needed only
+    from .tables import write_rows
+
+    records, units = evaluate_entries(entries, data_range, ergas_ratio, ensure(progress).sub(0, 90))
+    records.sort(key=lambda r: (r["date"], r["method"]))
+    summary = summarise(records)
+    hard, rule = hard_dates(records, hard_rmse)
+    return ComparisonResult(records, summary, hard, best_method(summary),
+                            write_rows(table, summary, SUMMARY_COLUMNS),
+                            write_rows(per_date, records, PER_DATE_COLUMNS),
+                            write_comparison_report(report, records, summary, hard, rule, units, title))
