@@ -4,6 +4,7 @@ from .build_series import BuildSeries
 from .compare import Compare
 from .estarfm import Estarfm
 from .evaluate import Evaluate
+from .experiment import Experiment
 from .fill_gaps import FillGaps
 from .fuse import FuseDeep
 from .fuse_series import FuseSeries
@@ -27,4 +28,5 @@ ALGORITHMS = [
     FuseSeries,
     Evaluate,
     Compare,
+    Experiment,
 ]

@@ -20,3 +20,17 @@ def device_parameter(name: str, tr) -> QgsProcessingParameterEnum:
 def device_name(index: int) -> str:
     """The engine's device name of a DEVICE enum index."""
     return DEVICES[index]
+
+
+def json_object(text: str, name: str, example: str) -> dict:
+    """The JSON object a string parameter holds ({} when empty); InputError naming the parameter."""
+    import json
+    from ..core.errors import InputError
+    text = (text or "").strip()
+    try:
+        value = json.loads(text) if text else {}
+    except json.JSONDecodeError as err:
+        raise InputError(f"{name} is not valid JSON: {err}") from err
+    if not isinstance(value, dict):
+        raise InputError(f"{name} must be a JSON object, e.g. {example}.")
+    return value

@@ -1,5 +1,4 @@
 """lstfusion:train: train a deep fusion model on a series of fine/coarse pairs."""
-import json
 
 from qgis.core import (QgsProcessingOutputNumber, QgsProcessingParameterBoolean,
                        QgsProcessingParameterEnum, QgsProcessingParameterFile,
@@ -7,10 +6,9 @@ from qgis.core import (QgsProcessingOutputNumber, QgsProcessingParameterBoolean,
                        QgsProcessingParameterString)
 
 from ..core.deep_train import TrainConfig, train_model
-from ..core.errors import InputError
 from ..models.registry import get_spec, model_names
 from .base import LstFusionAlgorithm
-from .deep_common import advanced, device_name, device_parameter
+from .deep_common import advanced, device_name, device_parameter, json_object
 
 
 class TrainModel(LstFusionAlgorithm):
@@ -108,13 +106,8 @@ class TrainModel(LstFusionAlgorithm):
 
     def process(self, parameters, context, feedback, progress):
         """Read the options and run the training engine."""
-        text = self.parameterAsString(parameters, self.HYPERPARAMETERS, context).strip()
-        try:
-            hyper = json.loads(text) if text else {}
-        except json.JSONDecodeError as err:
-            raise InputError(f"HYPERPARAMETERS is not valid JSON: {err}") from err
-        if not isinstance(hyper, dict):
-            raise InputError('HYPERPARAMETERS must be a JSON object, e.g. {"pretrain_batches": 100}.')
+        hyper = json_object(self.parameterAsString(parameters, self.HYPERPARAMETERS, context),
+                            self.HYPERPARAMETERS, '{"pretrain_batches": 100}')
         config = TrainConfig(
             model=model_names()[self.parameterAsEnum(parameters, self.MODEL, context)],
             epochs=self.parameterAsInt(parameters, self.EPOCHS, context),

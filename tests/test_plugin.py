@@ -7,7 +7,8 @@ from qgis.core import QgsApplication
 from conftest import REPO
 
 EXPECTED_ALGORITHMS = {"aligntofine", "modislst", "landsatlst", "fillgaps", "buildseries", "simulate",
-                       "starfm", "estarfm", "train", "fuse", "fuseseries", "evaluate", "compare"}
+                       "starfm", "estarfm", "train", "fuse", "fuseseries", "evaluate", "compare",
+                       "experiment"}
 
 
 def test_provider_registers_with_its_algorithms(plugin):
