@@ -33,7 +33,7 @@ from .deps import require_torch
 from .errors import Cancelled, InputError
 from .grid import require_same_grid
 from .model_file import ModelFile, save_model
-from .pairs_table import read_pairs_table
+from .series import read_pairs
 from .progress import Progress, ensure
 from .raster_io import band_count, read_grid
 
@@ -147,7 +147,7 @@ class TrainingData:
 
 def _load_series(pairs_path: str, config: TrainConfig, progress: Progress):
     """(pairs with a fine image usable for training, band count, units) of a pairs table."""
-    pairs = read_pairs_table(pairs_path)
+    pairs = read_pairs(pairs_path)
     usable = [p for p in pairs if p.fine and (p.coarse or config.simulate_coarse)]
     skipped = [p for p in pairs if p.fine and not (p.coarse or config.simulate_coarse)]
     if skipped:

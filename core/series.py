@@ -38,11 +38,12 @@ DATE_FORMATS = ("LC08_L2SP_PPPRRR_YYYYMMDD_...", "MOD11A1.AYYYYDDD...", "YYYYMMD
 
 @dataclass(frozen=True)
 class PairRow:
-    """One date of a pairs table: absolute paths; ``fine`` is None on coarse-only dates."""
+    """One date of a pairs table: absolute paths; ``fine`` is None on coarse-only dates,
+    ``coarse`` None on fine-only dates (usable for training with simulated coarse images)."""
 
     date: dt.date
     fine: Optional[str]
-    coarse: str
+    coarse: Optional[str]
 
 
 def parse_date(path: str) -> dt.date:
@@ -178,8 +179,8 @@ def read_pairs(csv_path: str, check_files: bool = True) -> List[PairRow]:
     """Rows of a pairs table in date order, with absolute paths.
 
     InputError naming the table and the line for a missing column, a date
-    that is not ISO (YYYY-MM-DD), a repeated date, an empty coarse path, or
-    (with ``check_files``) a file that does not exist.
+    that is not ISO (YYYY-MM-DD), a repeated date, a row with neither image,
+    or (with ``check_files``) a file that does not exist.
     """
     if not os.path.isfile(csv_path):
         raise InputError(f"Pairs table not found: {csv_path}")
@@ -204,8 +205,8 @@ def read_pairs(csv_path: str, check_files: bool = True) -> List[PairRow]:
             seen.add(date)
             fine = _resolve(folder, record.get("fine"))
             coarse = _resolve(folder, record.get("coarse"))
-            if not coarse:
-                raise InputError(f"{csv_path}, line {line}: the coarse raster of {date} is empty.")
+            if not coarse and not fine:
+                raise InputError(f"{csv_path}, line {line}: {date} has neither a fine nor a coarse raster.")
             if check_files:
                 for path in (fine, coarse):
                     if path and not os.path.exists(path):

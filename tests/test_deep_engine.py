@@ -16,7 +16,7 @@ from lst_fusion_plugin.core.deep_train import (TrainConfig, choose_validation_da
 from lst_fusion_plugin.core.errors import Cancelled, InputError  # noqa: E402
 from lst_fusion_plugin.core.grid import Grid  # noqa: E402
 from lst_fusion_plugin.core.model_file import load_model, save_model  # noqa: E402
-from lst_fusion_plugin.core.pairs_table import read_pairs_table  # noqa: E402
+from lst_fusion_plugin.core.series import read_pairs  # noqa: E402
 from lst_fusion_plugin.core.progress import Progress  # noqa: E402
 from lst_fusion_plugin.core.raster_io import read_array, read_grid, write_array  # noqa: E402
 from lst_fusion_plugin.core.synthetic_series import write_series  # noqa: E402
@@ -319,15 +319,16 @@ def test_pairs_table_resolves_paths_and_rejects_bad_tables(tmp_path):
     write_array(str(tmp_path / "f.tif"), np.zeros((4, 4), np.float32), GRID.window(0, 0, 4, 4))
     good = tmp_path / "pairs.csv"
     good.write_text("date,fine,coarse\n2020-02-01,f.tif,f.tif\n2020-01-01,,f.tif\n")
-    pairs = read_pairs_table(str(good))
+    pairs = read_pairs(str(good))
     assert [str(p.date) for p in pairs] == ["2020-01-01", "2020-02-01"]
     assert pairs[0].fine is None and pairs[1].fine == str(tmp_path / "f.tif")
     for text, message in (("a,b\n1,2\n", "header"), ("date,fine,coarse\n2020-13-01,f.tif,\n", "line 2"),
                           ("date,fine,coarse\n2020-01-01,g.tif,\n", "not found"),
-                          ("date,fine,coarse\n2020-01-01,f.tif,\n2020-01-01,f.tif,\n", "twice")):
+                          ("date,fine,coarse\n2020-01-01,f.tif,\n2020-01-01,f.tif,\n", "twice"),
+                          ("date,fine,coarse\n2020-01-01,,\n", "neither")):
         good.write_text(text)
         with pytest.raises(InputError, match=message):
-            read_pairs_table(str(good))
+            read_pairs(str(good))
 
 
 def test_unknown_model_and_too_small_patches_are_input_errors(series, tmp_path):
