@@ -22,29 +22,14 @@ from .deps import require_torch
 from .errors import InputError
 from .grid import require_same_grid
 from .model_file import ModelFile, load_model
+from .lst_units import units_of
 from .progress import Progress, ensure
 from .raster_io import RasterWriter, open_raster, read_band, read_grid, read_units
 from .tiling import count_tiles, iter_tiles
 
-KELVIN_THRESHOLD = 150.0
-"""LST below this (K or °C) is taken as Celsius, above as Kelvin, when a raster does not say."""
-
-
 def guess_units(path: str) -> Optional[str]:
-    """'kelvin' or 'celsius' from the raster's metadata, else from its value range, else None."""
-    units = read_units(path)
-    if units:
-        return units
-    ds = open_raster(path)
-    try:
-        lo, hi = ds.GetRasterBand(1).ComputeRasterMinMax(True)
-    except RuntimeError:
-        return None
-    if lo > KELVIN_THRESHOLD:
-        return "kelvin"
-    if hi < KELVIN_THRESHOLD:
-        return "celsius"
-    return None
+    """'kelvin' or 'celsius' from the raster's metadata or its values (see ``core.lst_units``)."""
+    return units_of(path)[0]
 
 
 def check_units(paths: dict, units: str) -> None:
