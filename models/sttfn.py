@@ -28,8 +28,9 @@ No official code exists. Choices the paper leaves open, and why:
 * **Loss and optimiser.** Mean squared error of the prediction (over valid
   pixels), Adam at 1e-3 (the rate EDCSTFN uses, which suits a net this shallow).
 * **Both directions.** Each training triplet is also used reversed (the later
-  pair as reference, the earlier date as target), doubling the samples, as in the
-  paper's forward/backward training.
+  pair as reference, the earlier date as target), as in the paper's
+  forward/backward training; the shared engine (``core/deep_train.py``) builds
+  both directions for every model, so nothing here is STTFN-specific.
 * **STC weighting.** With a pair before (a) and after (b) the target, prediction
   k is weighted by ``1 / (|box(P_k) - box(C_target)| + eps)``, normalised to sum
   1, where ``box`` is the mean over a (2 :data:`STC_RADIUS` + 1)^2 window: how

@@ -9,6 +9,7 @@ from lst_fusion_plugin.core.deep_fuse import fuse_paths  # noqa: E402
 from lst_fusion_plugin.core.model_file import ModelFile, load_model, save_model  # noqa: E402
 from lst_fusion_plugin.core.raster_io import read_array  # noqa: E402
 from lst_fusion_plugin.models import mlffgan  # noqa: E402
+from lst_fusion_plugin.models.box_filter import box_mean  # noqa: E402
 from lst_fusion_plugin.models.losses import ms_ssim  # noqa: E402
 from lst_fusion_plugin.models.registry import get_spec  # noqa: E402
 
@@ -89,7 +90,21 @@ def test_local_adain_matches_windowed_statistics():
     torch.testing.assert_close(out[0, :, r, c], expected, rtol=1e-4, atol=1e-4)
 
 
-def test_receptive_field_is_within_the_halo_and_the_halo_is_tight():
+def pooled_box_mean(x, radius):
+    """Box mean by average pooling: slower, but its gradient is exactly 0 outside each window."""
+    k = 2 * radius + 1
+    x = torch.nn.functional.avg_pool2d(x, (k, 1), stride=1, padding=(radius, 0), count_include_pad=False)
+    return torch.nn.functional.avg_pool2d(x, (1, k), stride=1, padding=(0, radius), count_include_pad=False)
+
+
+@pytest.mark.parametrize("radius", [1, 5, 32])
+def test_box_mean_equals_clipped_average_pooling(radius):
+    x = torch.randn(2, 3, 48, 70)
+    torch.testing.assert_close(box_mean(x, radius), pooled_box_mean(x, radius), rtol=0, atol=1e-6)
+
+
+def test_receptive_field_is_within_the_halo_and_the_halo_is_tight(monkeypatch):
+    monkeypatch.setattr(mlffgan, "box_mean", pooled_box_mean)  # exact zeros outside the support
     net = mlffgan.MLFFGenerator(1).eval()
     inputs = [torch.randn(1, 1, 448, 32, requires_grad=True) for _ in range(3)]
     net(*inputs)[..., 224:240, :].sum().backward()
