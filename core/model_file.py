@@ -20,7 +20,6 @@ import math
 import os
 import pickle
 import uuid
-import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Dict, List
@@ -139,13 +138,13 @@ def load_model(path: str) -> ModelFile:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
+        if "global" not in str(err).lower():
+            raise _unreadable(path, err) from err
         raise InputError(f"{path} contains Python objects other than tensors and plain values, so it is "
                          "not an LST fusion model file; it was not loaded (loading arbitrary pickled "
                          "objects could run code).") from err
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as err:
-        raise InputError(f"{path} is not a readable model file: it is truncated or not written by "
-                         f"PyTorch ({err.__class__.__name__}: {str(err).splitlines()[0] if str(err) else ''}). "
-                         "Train it again with 'Train deep fusion model' (lstfusion:train).") from err
+    except Exception as err:  # noqa: BLE001 (torch raises many kinds on damaged files)
+        raise _unreadable(path, err) from err
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise InputError(f"{path} is a PyTorch file but not an LST fusion model file (no "
                          f"'format': '{FORMAT}' entry; a bare state_dict or another program's "
@@ -155,6 +154,13 @@ def load_model(path: str) -> ModelFile:
         raise InputError(f"{path} has model format version {version!r}; this plugin reads versions "
                          f"1-{FORMAT_VERSION}. Update the plugin or retrain the model.")
     return _from_dict(data, path, torch)
+
+
+def _unreadable(path: str, err: Exception) -> InputError:
+    detail = str(err).splitlines()[0] if str(err) else ""
+    return InputError(f"{path} is not a readable model file: it is truncated or not written by "
+                      f"PyTorch ({err.__class__.__name__}: {detail[:200]}). Train it again with "
+                      "'Train deep fusion model' (lstfusion:train).")
 
 
 def _field(data: Dict, name: str, kind, path: str):

@@ -15,8 +15,12 @@ A model module provides:
   ``torch.nn.Module`` called as ``loss(pred, target, mask)`` (mask: (N, 1, H, W),
   1 where the target is valid); it may have a ``pretrain(fine_batches, device,
   amp, progress)`` method run once before training (e.g. an autoencoder);
-- for ``trainer='custom'``: ``make_trainer(model, bands, hyper, lr, device, amp)``
-  returning an object with the interface of :class:`models.training.SupervisedTrainer`;
+- for ``trainer='custom'`` (e.g. a GAN): ``make_trainer(model, bands, hyper, lr,
+  device, amp)`` returning an object with the interface of
+  :class:`models.training.SupervisedTrainer`: attributes ``amp`` (bool) and
+  ``min_patch`` (int), methods ``prepare(fine_batches, progress)``,
+  ``train_step(batch) -> float`` and ``evaluate(batch) -> (loss, masked MSE)``;
+  only ``model``'s weights go into the model file (a discriminator is not saved);
 - optionally ``combine_two(pred1, pred2, fine_ref1, coarse_ref1, fine_ref2,
   coarse_ref2, coarse_target)`` combining the predictions made from two
   reference pairs (all normalised (N, bands, H, W) tensors) into one.

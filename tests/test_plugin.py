@@ -6,7 +6,7 @@ from qgis.core import QgsApplication
 
 from conftest import REPO
 
-EXPECTED_ALGORITHMS = {"aligntofine"}
+EXPECTED_ALGORITHMS = {"aligntofine", "train", "fuse"}
 
 
 def test_provider_registers_with_its_algorithms(plugin):

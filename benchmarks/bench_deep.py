@@ -1,0 +1,175 @@
+"""Deep fusion benchmarks: raw forward vs tiled fuse throughput, peak memory, training throughput.
+
+    .venv/bin/python benchmarks/bench_deep.py [--size 1000] [--large] [--train-steps 6]
+
+- raw: one untiled EDCSTFN forward pass on in-memory tensors (no I/O), the
+  arithmetic limit of the machine for this model;
+- fuse: ``lstfusion:fuse``'s engine end to end (GeoTIFF reads, normalisation,
+  no-data, halo, stitching, GeoTIFF write) on the same scene; the target is
+  fuse >= 80 % of raw throughput;
+- --large adds a 4000 x 4000 fuse (minutes on 2 cores; the untiled forward of
+  that size would need tens of GB, which is the point of tiling) compared with
+  the raw throughput of the smaller scene;
+- training: patches per second of EDCSTFN training steps (compound loss, batch
+  16, 95 x 95 patches) and the time of one epoch at the survey's size (34
+  triplets of 950 x 950, patches 95 / stride 20) on this CPU, and on a GPU
+  estimated from the arithmetic (stated assumption).
+
+Each measurement runs in its own process so that its peak memory (ru_maxrss)
+is its own. Threads: 2 (torch.set_num_threads).
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, ".build", "plugins"))
+
+PARAMS_FLOPS_PER_PIXEL = 2 * 278209
+"""Forward FLOPs per output pixel of 1-band EDCSTFN (2 x multiply-adds, about 0.56 TFLOP per Mpx)."""
+GPU_EFFECTIVE_TFLOPS = 40.0
+"""Assumed sustained mixed-precision throughput of a data-centre GPU (e.g. A100/H100) on these small convolutions."""
+
+
+def peak_mb() -> float:
+    """Peak resident memory of this process in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def model_file(folder: str) -> str:
+    """A 1-band EDCSTFN model file (random weights: speed does not depend on them)."""
+    import torch
+    from lst_fusion_plugin.core.model_file import ModelFile, save_model
+    from lst_fusion_plugin.models.registry import get_spec
+    torch.manual_seed(0)
+    spec = get_spec("edcstfn")
+    net = spec.build(1)
+    return save_model(os.path.join(folder, "bench.pt"),
+                      ModelFile("edcstfn", spec.hyperparameters(), 1, "kelvin", [300.0], [5.0], net.state_dict()))
+
+
+def scene(folder: str, size: int):
+    """Three size x size Kelvin rasters (fine ref, coarse ref, coarse target) with a few no-data pixels."""
+    import numpy as np
+    from lst_fusion_plugin.core.grid import Grid
+    from lst_fusion_plugin.core.raster_io import write_array
+    grid = Grid("", (0.0, 30.0, 0.0, 0.0, 0.0, -30.0), size, size)
+    rng = np.random.default_rng(0)
+    paths = []
+    for k in range(3):
+        a = (300 + rng.normal(0, 3, (size, size))).astype(np.float32)
+        a[rng.integers(0, size, 100), rng.integers(0, size, 100)] = np.nan
+        paths.append(write_array(os.path.join(folder, f"in{k}_{size}.tif"), a, grid, units="kelvin"))
+        del a
+    return paths
+
+
+def run_raw(size: int) -> dict:
+    import numpy as np
+    import torch
+    from lst_fusion_plugin.core.model_file import load_model
+    torch.set_num_threads(2)
+    with tempfile.TemporaryDirectory() as tmp:
+        net = load_model(model_file(tmp)).network("cpu")
+    x = [torch.from_numpy(np.random.default_rng(k).normal(0, 1, (1, 1, size, size)).astype(np.float32))
+         for k in range(3)]
+    with torch.inference_mode():
+        net(*[t[..., :64, :64] for t in x])  # warm-up
+        start = time.perf_counter()
+        net(*x)
+        seconds = time.perf_counter() - start
+    return {"seconds": seconds, "mpx_per_s": size * size / 1e6 / seconds, "peak_mb": peak_mb()}
+
+
+def run_fuse(size: int, tile: int) -> dict:
+    import torch
+    from lst_fusion_plugin.core.deep_fuse import fuse_paths
+    torch.set_num_threads(2)
+    with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp:
+        model = model_file(tmp)
+        paths = scene(tmp, size)
+        base = peak_mb()
+        start = time.perf_counter()
+        result = fuse_paths(model, *paths, os.path.join(tmp, "out.tif"), device="cpu", tile_size=tile)
+        seconds = time.perf_counter() - start
+    return {"seconds": seconds, "mpx_per_s": size * size / 1e6 / seconds, "peak_mb": peak_mb(),
+            "peak_before_fuse_mb": base, "tiles": result["tiles"]}
+
+
+def run_train(steps: int, batch: int, patch: int) -> dict:
+    import torch
+    from lst_fusion_plugin.models.registry import get_spec
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+    spec = get_spec("edcstfn")
+    net = spec.build(1)
+    trainer = spec.make_trainer(net, 1, {"pretrain_batches": 0}, spec.learning_rate, torch.device("cpu"), False)
+    trainer.loss.pretrained = True  # include the feature-loss encoder pass, as in real training
+    shape = (batch, 1, patch, patch)
+    data = {k: torch.randn(shape) for k in ("fine_ref", "coarse_ref", "coarse_target", "target")}
+    data["mask"] = torch.ones((batch, 1, patch, patch))
+    trainer.train_step(data)  # warm-up
+    start = time.perf_counter()
+    for _ in range(steps):
+        trainer.train_step(data)
+    seconds = time.perf_counter() - start
+    return {"patches_per_s": steps * batch / seconds, "peak_mb": peak_mb()}
+
+
+def child(args) -> dict:
+    """Run one measurement in a fresh interpreter; returns its JSON result."""
+    out = subprocess.run([sys.executable, __file__, "--child"] + [str(a) for a in args],
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def survey_patches() -> int:
+    """Training patches per epoch at the survey's size: 34 triplets of 950 x 950, patch 95, stride 20."""
+    import numpy as np
+    from lst_fusion_plugin.core.deep_train import patch_positions
+    return 34 * len(patch_positions(np.ones((950, 950), bool), 95, 20, 0.0))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Deep fusion benchmarks")
+    parser.add_argument("--size", type=int, default=1000)
+    parser.add_argument("--tile", type=int, default=512)
+    parser.add_argument("--large", action="store_true", help="also fuse a 4000 x 4000 scene (minutes)")
+    parser.add_argument("--train-steps", type=int, default=4)
+    parser.add_argument("--child", nargs="+")
+    args = parser.parse_args()
+    if args.child:
+        kind, *rest = args.child
+        function = {"raw": run_raw, "fuse": run_fuse, "train": run_train}[kind]
+        print(json.dumps(function(*[int(v) for v in rest])))
+        return
+    print(f"EDCSTFN (1 band), CPU, 2 torch threads, {os.cpu_count()} cores visible (shared machine)")
+    raw = child(["raw", args.size])
+    fuse = child(["fuse", args.size, args.tile])
+    print(f"{args.size} x {args.size}: raw untiled forward {raw['seconds']:.1f} s = {raw['mpx_per_s']:.3f} Mpx/s "
+          f"(peak {raw['peak_mb']:.0f} MB, {PARAMS_FLOPS_PER_PIXEL * raw['mpx_per_s'] / 1e6:.0f} GFLOP/s)")
+    print(f"{args.size} x {args.size}: tiled fuse end to end {fuse['seconds']:.1f} s = {fuse['mpx_per_s']:.3f} Mpx/s "
+          f"({fuse['tiles']} tiles of {args.tile}, peak {fuse['peak_mb']:.0f} MB); "
+          f"fuse / raw = {100 * fuse['mpx_per_s'] / raw['mpx_per_s']:.0f} %")
+    if args.large:
+        large = child(["fuse", 4000, args.tile])
+        print(f"4000 x 4000: tiled fuse end to end {large['seconds']:.0f} s = {large['mpx_per_s']:.3f} Mpx/s "
+              f"({large['tiles']} tiles, peak {large['peak_mb']:.0f} MB); fuse / raw({args.size}) = "
+              f"{100 * large['mpx_per_s'] / raw['mpx_per_s']:.0f} %")
+    train = child(["train", args.train_steps, 16, 95])
+    patches = survey_patches()
+    gpu = GPU_EFFECTIVE_TFLOPS * 1e12 / (3 * 1.67 * PARAMS_FLOPS_PER_PIXEL * 95 * 95)
+    print(f"training: {train['patches_per_s']:.2f} patches/s (batch 16 of 95 x 95, compound loss, "
+          f"peak {train['peak_mb']:.0f} MB)")
+    print(f"survey epoch ({patches} patches): {patches / train['patches_per_s'] / 3600:.1f} h on this CPU; "
+          f"about {patches / gpu / 60:.1f} min on a GPU sustaining {GPU_EFFECTIVE_TFLOPS:.0f} TFLOP/s "
+          f"(estimate: {gpu:.0f} patches/s = forward+backward 3x forward, feature-loss encoder +67 %)")
+
+
+if __name__ == "__main__":
+    main()
