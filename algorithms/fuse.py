@@ -1,7 +1,7 @@
 """lstfusion:fuse: predict the fine LST of a target date with a trained deep model."""
 import os
 
-from qgis.core import (QgsProcessingOutputNumber, QgsProcessingParameterEnum, QgsProcessingParameterFile,
+from qgis.core import (QgsProcessingOutputNumber, QgsProcessingParameterFile,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
                        QgsProcessingParameterRasterLayer)
 
@@ -79,6 +79,10 @@ class FuseDeep(LstFusionAlgorithm):
             if parameters.get(name):
                 optional[name] = self.raster_source(parameters, name, context)
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        if os.path.abspath(model_file) == os.path.abspath(SHIPPED_MODEL):
+            feedback.pushInfo(self.tr("Using the EDCSTFN shipped with the plugin, trained on synthetic "
+                                      "scenes (Kelvin, coarse pixel of 10 fine pixels): for real work "
+                                      "train a model on your own series with lstfusion:train."))
         result = fuse_paths(
             model_file,
             self.raster_source(parameters, self.FINE_REF, context),

@@ -1,6 +1,6 @@
 """EDCSTFN on the real Yanco scene: predict Landsat 2016-03-08 from the 2016-02-05 pair.
 
-    .venv/bin/python benchmarks/bench_yanco_edcstfn.py [--epochs 3] [--patch 64] [--stride 32]
+    .venv/bin/python benchmarks/bench_yanco_edcstfn.py [--epochs 3] [--patch 64] [--stride 48] [--synthetic 4]
 
 The model is trained WITHOUT the 2016-03-08 Landsat image: the pairs table
 holds only the 2016-02-05 pair, so training uses the 'simulate coarse' option
@@ -42,8 +42,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--patch", type=int, default=64)
-    parser.add_argument("--stride", type=int, default=32)
-    parser.add_argument("--synthetic", type=int, default=6)
+    parser.add_argument("--stride", type=int, default=48)
+    parser.add_argument("--synthetic", type=int, default=4)
     parser.add_argument("--keep", help="folder to keep the model and prediction in")
     args = parser.parse_args()
     torch.set_num_threads(2)
@@ -69,6 +69,9 @@ def main() -> None:
     for name, path in (("EDCSTFN trained on Yanco 02-05 (simulated coarse)", model),
                        ("EDCSTFN shipped model (synthetic scenes)",
                         os.path.join(REPO, "resources", "models", "edcstfn_default.pt"))):
+        if not os.path.exists(path):
+            print(f"{name}: {path} is absent (run scripts/train_shipped_model.py)")
+            continue
         out = os.path.join(folder, f"pred_{os.path.basename(path)}.tif")
         fuse_paths(path, fine0, coarse0, coarse1, out, device="cpu")
         print(f"{name}: {scores(read_array(out), truth)}")

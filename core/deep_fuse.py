@@ -67,7 +67,7 @@ def read_block(path: str, bands: int, window) -> np.ndarray:
 
 @dataclass
 class Predictor:
-    """A model file's network on a device, predicting normalised-free blocks.
+    """A model file's network on a device, predicting blocks in the model's units.
 
     ``predict`` takes a list of input sets of equal shape; each set is
     (fine_ref, coarse_ref, coarse_target) or (fine_ref, coarse_ref, fine_ref2,

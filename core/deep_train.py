@@ -147,7 +147,7 @@ class TrainingData:
 
 
 def _load_series(pairs_path: str, config: TrainConfig, progress: Progress):
-    """(dates, fine paths, coarse paths or None, bands, units) of the usable dates."""
+    """(pairs with a fine image usable for training, band count, units) of a pairs table."""
     pairs = read_pairs_table(pairs_path)
     usable = [p for p in pairs if p.fine and (p.coarse or config.simulate_coarse)]
     skipped = [p for p in pairs if p.fine and not (p.coarse or config.simulate_coarse)]

@@ -1,6 +1,5 @@
 """Deep fusion engine: EDCSTFN architecture, training, model files, tiled inference, units, no-data."""
 import os
-import pickle
 import subprocess
 import sys
 
@@ -16,7 +15,7 @@ from lst_fusion_plugin.core.deep_train import (TrainConfig, choose_validation_da
                                                patch_positions, prepare_data, train_model)
 from lst_fusion_plugin.core.errors import Cancelled, InputError  # noqa: E402
 from lst_fusion_plugin.core.grid import Grid  # noqa: E402
-from lst_fusion_plugin.core.model_file import ModelFile, load_model, save_model  # noqa: E402
+from lst_fusion_plugin.core.model_file import load_model, save_model  # noqa: E402
 from lst_fusion_plugin.core.pairs_table import read_pairs_table  # noqa: E402
 from lst_fusion_plugin.core.progress import Progress  # noqa: E402
 from lst_fusion_plugin.core.raster_io import read_array, read_grid, write_array  # noqa: E402
