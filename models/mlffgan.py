@@ -283,17 +283,6 @@ class GanTrainer:
         return (float(content_loss(prediction, batch["target"], batch["mask"])),
                 float(masked_mse(prediction, batch["target"], batch["mask"])))
 
-    def resume_state(self):
-        """What resuming needs beyond the generator's weights: critic weights and both optimisers."""
-        return {"critic": self.critic.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "critic_optimizer": self.critic_optimizer.state_dict()}
-
-    def load_resume_state(self, state) -> None:
-        """Restore :meth:`resume_state`."""
-        self.critic.load_state_dict(state["critic"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.critic_optimizer.load_state_dict(state["critic_optimizer"])
-
 
 def build(bands: int, dropout: float = DEFAULTS["dropout"]) -> MLFFGenerator:
     """The generator, the network that predicts (the critic only exists during training)."""
