@@ -27,20 +27,27 @@ Choices where the published model cannot be kept, and why:
 * **AdaIN statistics are local.** The paper takes each channel's mean and standard
   deviation over the whole 256 x 256 training patch, so a prediction depends on
   the patch it was cut from and tiles would not agree with an untiled run. Here
-  they are taken over a square window around each pixel: radius ``adain_radius``
-  fine pixels at level 1, halved at each level (32/16/8/4/2 by default, i.e. about
-  the survey's 95 x 95 training patch at the deepest level). The network is then
-  translation-equivariant (up to the 16-pixel down-sampling grid) with a finite
-  receptive field (:func:`receptive_radius`), so tiled equals untiled. Windows are
-  clipped at the image border (mean over the valid part), exactly like a patch.
-  The statistics are computed in float32 even under mixed precision.
+  they are taken over a square window around each pixel: radius
+  :data:`ADAIN_RADIUS` (32) fine pixels at level 1, halved at each level
+  (32/16/8/4/2, i.e. about the survey's 95 x 95 training patch at the deepest
+  level). The network is then translation-equivariant (up to the 16-pixel
+  down-sampling grid) with a finite receptive field of 176 fine pixels
+  (:func:`receptive_radius`, the tile halo), so tiled equals untiled. Windows
+  are clipped at the image border (mean over the valid part), exactly like a
+  patch. The statistics are computed in float32 (box sums in float64) even
+  under mixed precision.
 * **Cosine similarity over space.** The published loss takes the cosine along the
   band axis at each pixel (a spectral angle); for one LST band that is just the
   sign agreement of the two anomalies and gives no gradient. Here the cosine is
   taken between each sample's whole (bands, H, W) prediction and truth, which is
   a pattern similarity for any band count.
 * The published code is CUDA-only (``.cuda()`` calls, ``torch.cuda.FloatTensor``
-  targets); nothing here is device-specific.
+  targets); nothing here is device-specific. Dropout (0.5, in the residual
+  blocks, as published) is off at inference.
+* One generator forward per training step serves both updates (the published
+  code runs it twice; the generator does not change in between, the critic
+  update only sees the detached prediction, and only the dropout masks would
+  differ).
 """
 import math
 
@@ -57,7 +64,6 @@ SIZE_MULTIPLE = 2 ** (len(CHANNELS) - 1)
 ADAIN_RADIUS = 32
 DEFAULTS = {"dropout": 0.5}
 GAN_WEIGHT = 0.01
-LEARNING_RATE = 2e-4
 
 
 class ResBlock(nn.Module):
