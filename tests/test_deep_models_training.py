@@ -19,7 +19,7 @@ TINY = {"sttfn": dict(epochs=2, patch=32, stride=16, batch_size=8, hyperparamete
 
 @pytest.fixture(scope="module")
 def series(tmp_path_factory):
-    return write_series(str(tmp_path_factory.mktemp("series")), rows=64, cols=64, dates=4)
+    return write_series(str(tmp_path_factory.mktemp("series")), rows=48, cols=48, dates=4)
 
 
 @pytest.fixture(scope="module", params=["sttfn", "mlffgan"])
@@ -75,23 +75,22 @@ def test_fuse_with_the_trained_model(trained, series, tmp_path):
 
 
 @pytest.mark.parametrize("name", ["sttfn", "mlffgan"])
-def test_processing_train_then_fuse(processing, tmp_path, name):
+def test_processing_train_then_fuse(processing, series, tmp_path, name):
     from lst_fusion_plugin.models.registry import model_names
-    folder = tmp_path / "series"
-    table = write_series(str(folder), rows=48, cols=48, dates=4)
+    folder = series.rsplit("/", 1)[0]
     model = str(tmp_path / f"{name}.pt")
     result = processing.run("lstfusion:train", {
-        "PAIRS": table, "MODEL": model_names().index(name), "DEVICE": 1, "EPOCHS": 1, "BATCH_SIZE": 4,
+        "PAIRS": series, "MODEL": model_names().index(name), "DEVICE": 1, "EPOCHS": 1, "BATCH_SIZE": 8,
         "PATCH_SIZE": 32, "STRIDE": 16, "OUTPUT": model})
     assert result["BEST_EPOCH"] == 1 and result["VALIDATION_RMSE"] > 0
     assert load_model(model).architecture == name
-    d = sorted(n[5:15] for n in (p.name for p in folder.iterdir()) if n.startswith("fine_"))
-    params = {"MODEL_FILE": model, "FINE_REF": str(folder / f"fine_{d[0]}.tif"),
-              "COARSE_REF": str(folder / f"coarse_{d[0]}.tif"), "COARSE_TARGET": str(folder / f"coarse_{d[1]}.tif"),
+    day1, day2, day3 = "2020-06-01", "2020-06-17", "2020-07-03"
+    params = {"MODEL_FILE": model, "FINE_REF": f"{folder}/fine_{day1}.tif",
+              "COARSE_REF": f"{folder}/coarse_{day1}.tif", "COARSE_TARGET": f"{folder}/coarse_{day2}.tif",
               "DEVICE": 0, "TILE_SIZE": 16, "OUTPUT": str(tmp_path / "fused.tif")}
     if name == "sttfn":
-        params.update(FINE_REF2=str(folder / f"fine_{d[2]}.tif"), COARSE_REF2=str(folder / f"coarse_{d[2]}.tif"))
+        params.update(FINE_REF2=f"{folder}/fine_{day3}.tif", COARSE_REF2=f"{folder}/coarse_{day3}.tif")
     fused = processing.run("lstfusion:fuse", params)
     assert fused["VALID_FRACTION"] == pytest.approx(1.0)
-    prediction, truth = read_array(fused["OUTPUT"]), read_array(str(folder / f"fine_{d[1]}.tif"))
+    prediction, truth = read_array(fused["OUTPUT"]), read_array(f"{folder}/fine_{day2}.tif")
     assert np.isfinite(prediction).all() and abs(prediction.mean() - truth.mean()) < 10
