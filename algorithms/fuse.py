@@ -52,8 +52,8 @@ class FuseDeep(LstFusionAlgorithm):
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS's name)
         """Parameters: MODEL_FILE, FINE_REF, COARSE_REF, COARSE_TARGET, [FINE_REF2, COARSE_REF2], DEVICE -> OUTPUT."""
         self.addParameter(QgsProcessingParameterFile(
-            self.MODEL_FILE, self.tr("Model file (.pt)"), extension="pt",
-            defaultValue=SHIPPED_MODEL if os.path.exists(SHIPPED_MODEL) else None))
+            self.MODEL_FILE, self.tr("Model file (.pt; empty = the shipped EDCSTFN)"), extension="pt",
+            defaultValue=SHIPPED_MODEL, optional=True))
         self.addParameter(QgsProcessingParameterRasterLayer(self.FINE_REF, self.tr("Fine image, reference date")))
         self.addParameter(QgsProcessingParameterRasterLayer(
             self.COARSE_REF, self.tr("Coarse image, reference date (on the fine grid)")))
@@ -75,7 +75,7 @@ class FuseDeep(LstFusionAlgorithm):
 
     def process(self, parameters, context, feedback, progress):
         """Run the tiled prediction."""
-        model_file = self.parameterAsFile(parameters, self.MODEL_FILE, context)
+        model_file = self.parameterAsFile(parameters, self.MODEL_FILE, context) or SHIPPED_MODEL
         optional = {}
         for name in (self.FINE_REF2, self.COARSE_REF2):
             if parameters.get(name):
