@@ -7,6 +7,7 @@ from qgis.core import (QgsProcessingOutputNumber, QgsProcessingParameterFile,
 
 from ..core.deep_fuse import fuse_paths
 from ..core.raster_io import read_units
+from ..models.registry import get_spec, model_names
 from .base import LstFusionAlgorithm
 from .deep_common import advanced, device_name, device_parameter
 
@@ -41,8 +42,9 @@ class FuseDeep(LstFusionAlgorithm):
             "own for real work).\n\n"
             "All rasters must be on the fine grid (align the coarse ones with lstfusion:aligntofine) "
             "and in the model's units: a Kelvin/Celsius mismatch is an error. A second reference pair "
-            "(FINE_REF2, COARSE_REF2, e.g. after the target date) is used when the model supports it; "
-            "EDCSTFN then weights the two predictions by 1 / |coarse change|.\n\n"
+            "(FINE_REF2, COARSE_REF2, e.g. after the target date) is used when the model supports it ("
+            + ", ".join(get_spec(n).display_name for n in model_names() if get_spec(n).two_pair)
+            + "); the model then combines its two predictions its own way (see its documentation).\n\n"
             "Scenes of any size are processed by tiles with a halo covering the model's receptive "
             "field, so the result equals an untiled prediction; tiles are batched on the GPU. An "
             "output pixel is no-data when an input it needs is no-data.")

@@ -1,8 +1,9 @@
-"""EDCSTFN on the real Yanco scene: predict Landsat 2016-03-08 from the 2016-02-05 pair.
+"""Deep models on the real Yanco scene: predict Landsat 2016-03-08 from the 2016-02-05 pair.
 
-    .venv/bin/python benchmarks/bench_yanco_edcstfn.py [--epochs 3] [--patch 64] [--stride 48] [--synthetic 4]
+    .venv/bin/python benchmarks/bench_yanco_edcstfn.py [--models edcstfn,sttfn,mlffgan] [--epochs 3]
+                                                       [--patch 64] [--stride 48] [--synthetic 4]
 
-The model is trained WITHOUT the 2016-03-08 Landsat image: the pairs table
+Each model is trained the same way, WITHOUT the 2016-03-08 Landsat image: the pairs table
 holds only the 2016-02-05 pair, so training uses the 'simulate coarse' option
 (coarse = 10 x 10 block mean of the fine image, about MODIS's 1 km over the
 ~95 m grid, plus synthetic target dates). Then lstfusion:fuse's engine predicts
@@ -45,6 +46,7 @@ def main() -> None:
     parser.add_argument("--stride", type=int, default=48)
     parser.add_argument("--synthetic", type=int, default=4)
     parser.add_argument("--keep", help="folder to keep the model and prediction in")
+    parser.add_argument("--models", default="edcstfn", help="comma-separated registry names, e.g. edcstfn,sttfn,mlffgan")
     args = parser.parse_args()
     torch.set_num_threads(2)
     f = lambda name: os.path.join(YANCO, name)  # noqa: E731
@@ -55,20 +57,24 @@ def main() -> None:
     table = os.path.join(folder, "pairs.csv")
     with open(table, "w") as handle:
         handle.write(f"date,fine,coarse\n2016-02-05,{fine0},{coarse0}\n2016-03-08,,{coarse1}\n")
-    model = os.path.join(folder, "yanco_edcstfn.pt")
-    config = TrainConfig(epochs=args.epochs, batch_size=16, patch=args.patch, stride=args.stride, seed=0,
-                         device="cpu", simulate_coarse=True, coarse_factor=10,
-                         synthetic_targets=args.synthetic, hyperparameters={"pretrain_batches": 40})
-    start = time.time()
-    train_model(table, model, config, Progress(info=lambda m: print(m, flush=True)))
-    print(f"training took {time.time() - start:.0f} s")
     truth = read_array(truth_path)
     naive = read_array(fine0) + read_array(coarse1) - read_array(coarse0)
     print(f"naive F(02-05) + C(03-08) - C(02-05): {scores(naive, truth)}")
     print(f"MODIS 03-08 itself:                   {scores(read_array(coarse1), truth)}")
-    for name, path in (("EDCSTFN trained on Yanco 02-05 (simulated coarse)", model),
-                       ("EDCSTFN shipped model (synthetic scenes)",
-                        os.path.join(REPO, "resources", "models", "edcstfn_default.pt"))):
+    results = []
+    for name in args.models.split(","):
+        model = os.path.join(folder, f"yanco_{name}.pt")
+        config = TrainConfig(model=name, epochs=args.epochs, batch_size=16, patch=args.patch, stride=args.stride,
+                             seed=0, device="cpu", simulate_coarse=True, coarse_factor=10,
+                             synthetic_targets=args.synthetic,
+                             hyperparameters={"pretrain_batches": 40} if name == "edcstfn" else {})
+        start = time.time()
+        train_model(table, model, config, Progress(info=lambda m: print(m, flush=True)))
+        print(f"{name}: training took {time.time() - start:.0f} s")
+        results.append((f"{name} trained on Yanco 02-05 (simulated coarse)", model))
+    results.append(("EDCSTFN shipped model (synthetic scenes)",
+                    os.path.join(REPO, "resources", "models", "edcstfn_default.pt")))
+    for name, path in results:
         if not os.path.exists(path):
             print(f"{name}: {path} is absent (run scripts/train_shipped_model.py)")
             continue

@@ -18,6 +18,7 @@ fine image, ``synthetic_targets`` synthetic target dates are generated
 model; the log and the model file say so.
 """
 import copy
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -267,8 +268,11 @@ def train_model(pairs_path: str, out_path: str, config: TrainConfig,
         raise InputError(str(err)) from err
     if config.patch < 1 or config.stride < 1 or config.batch_size < 1 or config.epochs < 1:
         raise InputError("Patch size, stride, batch size and epochs must be positive.")
-    if config.patch % spec.size_multiple:
-        raise InputError(f"{spec.display_name} needs a patch size that is a multiple of {spec.size_multiple}.")
+    patch = -(-config.patch // spec.size_multiple) * spec.size_multiple
+    if patch != config.patch:
+        progress.info(f"{spec.display_name} works on sizes that are multiples of {spec.size_multiple}: "
+                      f"patches of {patch} x {patch} pixels instead of {config.patch} x {config.patch}.")
+        config = dataclasses.replace(config, patch=patch)
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
     np_rng = np.random.default_rng(config.seed)
@@ -327,8 +331,8 @@ def train_model(pairs_path: str, out_path: str, config: TrainConfig,
                 if now - last_log >= 5 or b in (0, n_batches - 1):
                     eta = (now - start) / done * (total_batches - done)
                     fit.info(f"epoch {epoch}/{config.epochs}, batch {b + 1}/{n_batches}: loss "
-                             f"{losses[-1]:.4f} (epoch mean {np.mean(losses):.4f}); ETA at most "
-                             f"{_duration(eta)}")
+                             f"{losses[-1]:.4f} (epoch mean {np.mean(losses):.4f}){_named_losses(trainer)}; "
+                             f"ETA at most {_duration(eta)}")
                     last_log = now
                 fit.step(done, total_batches)
             record = {"epoch": epoch, "train_loss": float(np.mean(losses))}
@@ -389,6 +393,12 @@ def _validate(trainer, data: TrainingData, torch, device, batch_size: int, std: 
         count += n
     variance = float(np.mean(np.square(std)))
     return float(np.sum(losses) / len(data.val_patches)), math.sqrt(sq / max(count, 1.0) * variance)
+
+
+def _named_losses(trainer) -> str:
+    """', generator 0.1234, critic 0.2500' from a trainer that names its step's losses (GANs), else ''."""
+    named = getattr(trainer, "last_losses", None) or {}
+    return "".join(f", {name} {value:.4f}" for name, value in named.items())
 
 
 def _duration(seconds: float) -> str:

@@ -134,3 +134,33 @@ register(ModelSpec(
     reference="Tan, Z., Di, L., Zhang, M., Guo, L., Gao, M. (2019). An enhanced deep convolutional "
               "model for spatiotemporal image fusion. Remote Sensing 11(24), 2898.",
 ))
+
+register(ModelSpec(
+    name="sttfn",
+    display_name="STTFN (Yin et al. 2021)",
+    module="sttfn",
+    pairs=1,
+    two_pair=True,
+    defaults={"width": 64},
+    halo=28,
+    size_multiple=1,
+    learning_rate=1e-3,
+    reference="Yin, Z., Wu, P., Foody, G. M., Wu, Y., Liu, Z., Du, Y., Ling, F. (2021). Spatiotemporal "
+              "fusion of land surface temperature based on a convolutional neural network. IEEE "
+              "Transactions on Geoscience and Remote Sensing 59(2), 1808-1822.",
+))
+
+register(ModelSpec(
+    name="mlffgan",
+    display_name="MLFF-GAN (Song et al. 2022)",
+    module="mlffgan",
+    pairs=1,
+    defaults={"dropout": 0.5},
+    halo=176,
+    size_multiple=16,
+    learning_rate=2e-4,
+    trainer="custom",
+    reference="Song, B., Liu, P., Li, J., Wang, L., Zhang, L., He, G., Chen, L., Liu, J. (2022). MLFF-GAN: "
+              "a multilevel feature fusion with GAN for spatiotemporal remote sensing images. IEEE "
+              "Transactions on Geoscience and Remote Sensing 60, 4410816.",
+))

@@ -3,7 +3,9 @@
 A batch is a dict of tensors on the training device: ``fine_ref``,
 ``coarse_ref``, ``coarse_target``, ``target`` (N, bands, H, W), normalised,
 no-data already filled, and ``mask`` (N, 1, H, W), 1 where every input and the
-target are valid. Custom trainers (e.g. for GANs) offer the same methods.
+target are valid. Custom trainers (e.g. for GANs) offer the same methods, and may
+name the losses of their latest step in ``last_losses`` ({name: value}) for the
+progress log.
 """
 from typing import Callable, Iterator, Tuple
 
