@@ -7,7 +7,7 @@ import pytest
 from qgis.core import QgsProcessingException
 
 from lst_fusion_plugin.core.raster_io import read_array, read_grid, read_units, write_array
-from lst_fusion_plugin.core.synthetic_series import write_series
+from synthetic_series import write_series
 
 TRAIN_TINY = {"EPOCHS": 1, "BATCH_SIZE": 4, "PATCH_SIZE": 32, "STRIDE": 16,
               "HYPERPARAMETERS": '{"pretrain_batches": 2}'}

@@ -19,7 +19,7 @@ from lst_fusion_plugin.core.model_file import load_model, save_model  # noqa: E4
 from lst_fusion_plugin.core.series import read_pairs  # noqa: E402
 from lst_fusion_plugin.core.progress import Progress  # noqa: E402
 from lst_fusion_plugin.core.raster_io import read_array, read_grid, write_array  # noqa: E402
-from lst_fusion_plugin.core.synthetic_series import write_series  # noqa: E402
+from synthetic_series import write_series  # noqa: E402
 from lst_fusion_plugin.models import edcstfn  # noqa: E402
 from lst_fusion_plugin.models.losses import ms_ssim  # noqa: E402
 from lst_fusion_plugin.models.registry import get_spec, model_names  # noqa: E402

@@ -9,7 +9,7 @@ from lst_fusion_plugin.core.deep_train import TrainConfig, train_model  # noqa: 
 from lst_fusion_plugin.core.model_file import load_model  # noqa: E402
 from lst_fusion_plugin.core.progress import Progress  # noqa: E402
 from lst_fusion_plugin.core.raster_io import read_array  # noqa: E402
-from lst_fusion_plugin.core.synthetic_series import write_series  # noqa: E402
+from synthetic_series import write_series  # noqa: E402
 from lst_fusion_plugin.models.registry import get_spec  # noqa: E402
 
 torch.set_num_threads(2)

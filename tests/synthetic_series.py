@@ -1,4 +1,4 @@
-"""A small synthetic fine/coarse LST series with known truth, for tests, demos and the shipped model.
+"""A small, fast synthetic fine/coarse LST series for the deep-learning tests.
 
 The scene is a mosaic of land-cover parcels (irrigated crops, dry pasture,
 bare soil, water, town) whose temperatures respond differently to each date's
@@ -6,7 +6,8 @@ weather: LST = air-driven base + class sensitivity x heating + parcel offset +
 fine texture. Coarse images are the fine ones averaged over ``factor`` x
 ``factor`` pixels, bilinear back on the fine grid, plus a per-date sensor bias
 and noise, as MODIS aligned onto Landsat. Values in Kelvin; arrays (rows, cols).
-This is a simple stand-in; the plugin's full simulator is ``lstfusion:simulate``.
+Tests need scenes of 32-48 pixels in milliseconds; the plugin's realistic
+simulator is ``core.simulate`` (``lstfusion:simulate``).
 """
 import datetime
 import os
@@ -15,9 +16,9 @@ from typing import List
 import numpy as np
 from scipy import ndimage
 
-from .coarse_simulation import simulate_coarse
-from .grid import Grid
-from .raster_io import write_array
+from lst_fusion_plugin.core.coarse_simulation import simulate_coarse
+from lst_fusion_plugin.core.grid import Grid
+from lst_fusion_plugin.core.raster_io import write_array
 
 # class: (base offset K, heating sensitivity)
 CLASSES = ((-4.0, 0.4), (2.0, 1.0), (4.0, 1.3), (-8.0, 0.2), (3.0, 0.8))
