@@ -29,7 +29,7 @@ from .errors import InputError
 from .grid import Grid
 from .lst_units import check_units, from_kelvin, to_kelvin
 from .progress import Progress, ensure
-from .raster_io import RasterWriter, grid_of, open_raster, read_units
+from .raster_io import RasterWriter, grid_of, open_raster, raw_gaps, read_units
 
 QA_CLASSES = ("fill", "dilated_cloud", "cirrus", "cloud", "cloud_shadow", "snow")
 """QA_PIXEL classes that can be masked; the class's bit is its index here."""
@@ -221,11 +221,7 @@ def landsat_to_lst(path: str, out_path: str, qa_path: Optional[str] = None,
         for row in range(0, out_grid.height, rows_per_block):
             rows = min(rows_per_block, out_grid.height - row)
             dn = band.ReadAsArray(0, row, out_grid.width, rows)
-            gap = ~np.isfinite(dn.astype(np.float64))
-            if nodata is not None and np.isfinite(nodata):
-                gap |= dn == np.asarray(nodata).astype(dn.dtype)
-            if source.fill is not None:
-                gap |= dn == source.fill
+            gap = raw_gaps(dn, nodata, source.fill)
             if qa_ds is not None:
                 qa = qa_ds.GetRasterBand(1).ReadAsArray(0, row, out_grid.width, rows)
                 for name in masked:

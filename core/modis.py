@@ -25,7 +25,7 @@ from .errors import InputError
 from .grid import Grid
 from .lst_units import check_units, from_kelvin, to_kelvin
 from .progress import Progress, ensure
-from .raster_io import RasterWriter, grid_of, open_raster, read_units
+from .raster_io import RasterWriter, grid_of, open_raster, raw_gaps, read_units
 
 LAYERS = ("day", "night")
 """LST layers of a granule, in the order of the Processing enum."""
@@ -145,11 +145,7 @@ def modis_to_lst(path: str, out_path: str, layer: str = "day", qc_path: Optional
         for row in range(0, grid.height, rows_per_block):
             rows = min(rows_per_block, grid.height - row)
             dn = lst_band.ReadAsArray(0, row, grid.width, rows)
-            gap = ~np.isfinite(dn.astype(np.float64))
-            if nodata is not None and np.isfinite(nodata):
-                gap |= dn == np.asarray(nodata).astype(dn.dtype)
-            if source.fill is not None:
-                gap |= dn == source.fill
+            gap = raw_gaps(dn, nodata, source.fill)
             values = dn.astype(np.float32) * np.float32(source.scale) + np.float32(source.offset)
             kelvin = to_kelvin(values, source.units)
             if qc_ds is not None:

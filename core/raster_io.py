@@ -81,6 +81,16 @@ def read_band(ds: gdal.Dataset, band: int = 1, window=None, scaled: bool = False
     return out
 
 
+def raw_gaps(dn: np.ndarray, nodata: Optional[float], fill: Optional[float] = None) -> np.ndarray:
+    """Mask of the gaps of raw product values: non-finite, the band's no-data, or the product's fill."""
+    gap = ~np.isfinite(dn.astype(np.float64))
+    if nodata is not None and np.isfinite(nodata):
+        gap |= dn == np.asarray(nodata).astype(dn.dtype)
+    if fill is not None:
+        gap |= dn == fill
+    return gap
+
+
 def read_array(path: str, band: int = 1, window=None, scaled: bool = False) -> np.ndarray:
     """Read one band of a raster file; see :func:`read_band`."""
     ds = open_raster(path)
