@@ -45,7 +45,11 @@ def interrupted(series, out, name) -> TrainConfig:
 
 @pytest.fixture(scope="module", params=["edcstfn", "mlffgan"])
 def runs(request, series, tmp_path_factory):
-    """(name, straight 4-epoch summary and model, resumed summary and model, saved checkpoint)."""
+    """A 4-epoch run, and a run cancelled after 2 epochs then resumed to 4.
+
+    (name, straight summary, straight model path, resumed summary, resumed model path,
+    the checkpoint left by the cancel, the resumed run's messages, a copy of that checkpoint).
+    """
     name = request.param
     folder = tmp_path_factory.mktemp(name)
     straight = str(folder / "straight.pt")
