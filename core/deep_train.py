@@ -296,7 +296,7 @@ def train_model(pairs_path: str, out_path: str, config: TrainConfig,
     elif config.resume:
         progress.info(f"No resume checkpoint {resume_path}: training from the start.")
     elif os.path.isfile(resume_path):
-        progress.info(f"RESUME is off: the resume checkpoint {resume_path} will be replaced.")
+        progress.info(f"RESUME is off: the resume checkpoint {resume_path} will be replaced after the first epoch.")
     torch.manual_seed(config.seed)
     np_rng = np.random.default_rng(config.seed)
     if device.type == "cuda":
@@ -351,12 +351,16 @@ def train_model(pairs_path: str, out_path: str, config: TrainConfig,
         seconds_before = checkpoint["seconds"]
         progress.info(f"Resuming after epoch {checkpoint['epoch']} from {resume_path} (best epoch "
                       f"{best['epoch']}).")
-    first_epoch = len(history) + 1
+    first_epoch, last_epoch = len(history) + 1, config.epochs
+    if data.val_patches and bad_epochs >= config.patience:
+        progress.info(f"No improvement for {bad_epochs} epoch(s) already, which reaches the patience "
+                      f"({config.patience}): no further epoch.")
+        last_epoch = len(history)
     fit = progress.sub(10, 100)
     total_batches = n_batches * config.epochs
     last_log = 0.0
     try:
-        for epoch in range(first_epoch, config.epochs + 1):
+        for epoch in range(first_epoch, last_epoch + 1):
             order = np_rng.permutation(len(data.train_patches))
             losses = []
             for b in range(n_batches):

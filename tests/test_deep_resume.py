@@ -125,3 +125,20 @@ def test_processing_train_resumes_with_resume_on(processing, series, tmp_path):
     trained = load_model(result["OUTPUT"])
     assert trained.training["resumed_after_epoch"] == 2 and trained.training["epochs_run"] == 3
     assert not os.path.exists(model + ".resume")
+
+
+def test_resuming_with_a_patience_already_reached_runs_no_further_epoch(runs, series, tmp_path):
+    name, *_, kept = runs
+    if name != "edcstfn":  # the MLFF-GAN run has no validation date, hence no early stopping
+        return
+    out = str(tmp_path / "m.pt")
+    checkpoint = torch.load(kept, map_location="cpu", weights_only=True)
+    checkpoint["bad_epochs"] = 2
+    torch.save(checkpoint, out + ".resume")
+    messages = []
+    summary = train_model(series, out, TrainConfig(model=name, epochs=4, seed=3, resume=True,
+                                                   **{**TINY[name], "patience": 2}),
+                          Progress(info=messages.append))
+    assert summary["epochs_run"] == 2 and summary["best_epoch"] == checkpoint["best"]["epoch"]
+    assert any("reaches the patience (2): no further epoch" in m for m in messages)
+    assert not os.path.exists(out + ".resume")
