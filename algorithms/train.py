@@ -31,6 +31,7 @@ class TrainModel(LstFusionAlgorithm):
     MAX_INVALID = "MAX_INVALID"
     MIXED_PRECISION = "MIXED_PRECISION"
     HYPERPARAMETERS = "HYPERPARAMETERS"
+    RESUME = "RESUME"
     OUTPUT = "OUTPUT"
     VALIDATION_RMSE = "VALIDATION_RMSE"
     BEST_EPOCH = "BEST_EPOCH"
@@ -56,6 +57,11 @@ class TrainModel(LstFusionAlgorithm):
             "Too few fine dates (e.g. two)? 'Simulate coarse images from the fine ones' builds coarse "
             "images by averaging the fine ones over the coarse pixel (COARSE_FACTOR fine pixels) and "
             "synthetic target dates from each fine image; the log says so.\n\n"
+            "After every epoch a resume checkpoint '<model file>.resume' is written beside the model "
+            "file (weights, optimiser state, history, random generators); it is deleted when training "
+            "ends and kept when you cancel or the run fails. RESUME continues such a run from its next "
+            "epoch: the same pairs table, model and options are required (only the epochs, patience, "
+            "device and mixed precision may change); without a checkpoint training starts afresh.\n\n"
             "DEVICE auto uses a CUDA GPU when PyTorch sees one (with mixed precision). Training at the "
             "survey's size is a GPU job; on a CPU use few epochs or a small area.")
 
@@ -102,6 +108,9 @@ class TrainModel(LstFusionAlgorithm):
         self.addParameter(advanced(QgsProcessingParameterString(
             self.HYPERPARAMETERS, self.tr('Model hyperparameters as JSON, e.g. {"pretrain_batches": 100}'),
             defaultValue="", optional=True)))
+        self.addParameter(advanced(QgsProcessingParameterBoolean(
+            self.RESUME, self.tr("Resume from the checkpoint beside the model file (<model>.pt.resume)"),
+            False)))
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT, self.tr("Model file"), fileFilter="Model files (*.pt)"))
         self.addOutput(QgsProcessingOutputNumber(self.VALIDATION_RMSE, self.tr("Validation RMSE")))
@@ -127,7 +136,8 @@ class TrainModel(LstFusionAlgorithm):
             coarse_factor=self.parameterAsInt(parameters, self.COARSE_FACTOR, context),
             synthetic_targets=self.parameterAsInt(parameters, self.SYNTHETIC_TARGETS, context),
             max_invalid=self.parameterAsDouble(parameters, self.MAX_INVALID, context),
-            hyperparameters=hyper)
+            hyperparameters=hyper,
+            resume=self.parameterAsBool(parameters, self.RESUME, context))
         output = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
         pairs = self.parameterAsFile(parameters, self.PAIRS, context)
         summary = train_model(pairs, output, config, progress)

@@ -20,6 +20,7 @@ model; the log and the model file say so.
 import copy
 import dataclasses
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
@@ -34,6 +35,7 @@ from .deps import require_torch
 from .errors import Cancelled, InputError
 from .grid import require_same_grid
 from .model_file import ModelFile, save_model
+from . import train_checkpoint
 from .series import read_pairs
 from .progress import Progress, ensure
 from .raster_io import band_count, read_grid
@@ -44,7 +46,9 @@ class TrainConfig:
     """Training options. ``learning_rate`` 0 means the model's published rate.
 
     ``coarse_factor``: coarse pixel size in fine pixels, used only with
-    ``simulate_coarse`` (33 for MODIS 1 km over Landsat 30 m).
+    ``simulate_coarse`` (33 for MODIS 1 km over Landsat 30 m). ``resume``:
+    continue from the resume checkpoint beside the output file, when there is
+    one (:mod:`.train_checkpoint`).
     """
 
     model: str = "edcstfn"
@@ -63,6 +67,7 @@ class TrainConfig:
     synthetic_targets: int = 4
     max_invalid: float = 0.1
     hyperparameters: Dict = field(default_factory=dict)
+    resume: bool = False
 
 
 @dataclass
@@ -258,6 +263,14 @@ def train_model(pairs_path: str, out_path: str, config: TrainConfig,
     improvement); the best epoch's weights are saved. A cancel after at least
     one finished epoch saves the best weights so far and returns normally
     (``summary['cancelled']`` is True). Returns a summary dict (plain values).
+
+    After every finished epoch a resume checkpoint ``out_path + '.resume'`` is
+    written (:mod:`.train_checkpoint`); it is removed when training ends
+    (last epoch or early stop) and kept after a cancel or a crash. With
+    ``config.resume`` training continues after the checkpoint's epoch (up to
+    ``config.epochs``); a checkpoint of another model, other options or another
+    pairs table is refused with an InputError; without a checkpoint training
+    starts from the beginning.
     """
     progress = ensure(progress)
     torch = require_torch()
@@ -274,6 +287,16 @@ def train_model(pairs_path: str, out_path: str, config: TrainConfig,
                       f"patches of {patch} x {patch} pixels instead of {config.patch} x {config.patch}.")
         config = dataclasses.replace(config, patch=patch)
     device = resolve_device(config.device)
+    resume_path = train_checkpoint.checkpoint_path(out_path)
+    expected = train_checkpoint.identity(spec.name, hyper, config, pairs_path)
+    checkpoint = None
+    if config.resume and os.path.isfile(resume_path):
+        checkpoint = train_checkpoint.load_checkpoint(resume_path)
+        train_checkpoint.require_match(resume_path, checkpoint, expected)
+    elif config.resume:
+        progress.info(f"No resume checkpoint {resume_path}: training from the start.")
+    elif os.path.isfile(resume_path):
+        progress.info(f"RESUME is off: the resume checkpoint {resume_path} will be replaced after the first epoch.")
     torch.manual_seed(config.seed)
     np_rng = np.random.default_rng(config.seed)
     if device.type == "cuda":
@@ -281,6 +304,10 @@ def train_model(pairs_path: str, out_path: str, config: TrainConfig,
         torch.backends.cudnn.benchmark = False
 
     data, mean, std, info = prepare_data(pairs_path, config, progress.sub(0, 5))
+    mean, std = [float(v) for v in mean], [float(v) for v in std]
+    expected.update(dates=info["dates"], normalisation={"mean": mean, "std": std})
+    if checkpoint is not None:
+        train_checkpoint.require_match(resume_path, checkpoint, expected)
     if not data.train_patches:
         raise InputError(f"No training patch of {config.patch} x {config.patch} pixels with at most "
                          f"{100 * config.max_invalid:.0f} % no-data: the images are too small or too "
@@ -313,14 +340,27 @@ def train_model(pairs_path: str, out_path: str, config: TrainConfig,
             positions = [data.train_patches[i] for i in order[start:start + batch_size]]
             yield data.batch(data.train, positions, torch, device)["target"]
 
-    trainer.prepare(fine_batches, progress.sub(5, 10))
+    best = {"loss": math.inf, "state": None, "epoch": 0, "rmse": None}
+    history, bad_epochs, cancelled, start, seconds_before = [], 0, False, time.time(), 0.0
+    if checkpoint is None:
+        trainer.prepare(fine_batches, progress.sub(5, 10))
+    else:
+        trainer.load_state_dict(checkpoint["trainer"])
+        train_checkpoint.restore_rng(checkpoint["rng"], np_rng, device, torch)
+        best, history, bad_epochs = dict(checkpoint["best"]), list(checkpoint["history"]), checkpoint["bad_epochs"]
+        seconds_before = checkpoint["seconds"]
+        progress.info(f"Resuming after epoch {checkpoint['epoch']} from {resume_path} (best epoch "
+                      f"{best['epoch']}).")
+    first_epoch, last_epoch = len(history) + 1, config.epochs
+    if data.val_patches and bad_epochs >= config.patience:
+        progress.info(f"No improvement for {bad_epochs} epoch(s) already, which reaches the patience "
+                      f"({config.patience}): no further epoch.")
+        last_epoch = len(history)
     fit = progress.sub(10, 100)
     total_batches = n_batches * config.epochs
-    best = {"loss": math.inf, "state": None, "epoch": 0, "rmse": None}
-    history, bad_epochs, cancelled, start = [], 0, False, time.time()
     last_log = 0.0
     try:
-        for epoch in range(1, config.epochs + 1):
+        for epoch in range(first_epoch, last_epoch + 1):
             order = np_rng.permutation(len(data.train_patches))
             losses = []
             for b in range(n_batches):
@@ -329,7 +369,7 @@ def train_model(pairs_path: str, out_path: str, config: TrainConfig,
                 done = (epoch - 1) * n_batches + b + 1
                 now = time.time()
                 if now - last_log >= 5 or b in (0, n_batches - 1):
-                    eta = (now - start) / done * (total_batches - done)
+                    eta = (now - start) / (done - (first_epoch - 1) * n_batches) * (total_batches - done)
                     fit.info(f"epoch {epoch}/{config.epochs}, batch {b + 1}/{n_batches}: loss "
                              f"{losses[-1]:.4f} (epoch mean {np.mean(losses):.4f}){_named_losses(trainer)}; "
                              f"ETA at most {_duration(eta)}")
@@ -349,6 +389,10 @@ def train_model(pairs_path: str, out_path: str, config: TrainConfig,
                 bad_epochs = 0
             else:
                 bad_epochs += 1
+            train_checkpoint.save_checkpoint(resume_path, {
+                **expected, "epoch": epoch, "history": history, "best": best, "bad_epochs": bad_epochs,
+                "trainer": trainer.state_dict(), "rng": train_checkpoint.rng_state(np_rng, device, torch),
+                "seconds": seconds_before + time.time() - start})
             fit.info(f"epoch {epoch}: training loss {record['train_loss']:.4f}"
                      + (f", validation loss {val_loss:.4f}, RMSE {val_rmse:.3f}" if val_loss is not None else "")
                      + (" (best)" if improved and val_loss is not None else ""))
@@ -371,10 +415,14 @@ def train_model(pairs_path: str, out_path: str, config: TrainConfig,
                                 "coarse_factor": config.coarse_factor if config.simulate_coarse else None,
                                 "synthetic_targets": config.synthetic_targets if config.simulate_coarse else 0,
                                 "max_invalid": config.max_invalid, "cancelled": cancelled,
-                                "seconds": round(time.time() - start, 1), "history": history},
+                                "resumed_after_epoch": first_epoch - 1,
+                                "seconds": round(seconds_before + time.time() - start, 1),
+                                "history": history},
                       validation=({"loss": best["loss"], "rmse": best["rmse"],
                                    "dates": info["validation_dates"]} if data.val_patches else {}))
     save_model(out_path, model)
+    if not cancelled and os.path.isfile(resume_path):
+        os.remove(resume_path)
     return {"model_file": out_path, "best_epoch": best["epoch"], "epochs_run": len(history),
             "validation_rmse": best["rmse"], "cancelled": cancelled,
             "train_patches": info["train_patches"], "history": history}

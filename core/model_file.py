@@ -108,14 +108,19 @@ class ModelFile:
 
 def save_model(path: str, model: ModelFile) -> str:
     """Write ``model`` to ``path`` atomically (temporary file, then rename); return ``path``."""
+    check_plain(model.training, "training")
+    check_plain(model.validation, "validation")
+    return atomic_torch_save(model.to_dict(), path)
+
+
+def atomic_torch_save(data: Dict, path: str) -> str:
+    """``torch.save`` to a temporary file beside ``path``, then rename; return ``path``."""
     torch = require_torch()
-    _check_plain(model.training, "training")
-    _check_plain(model.validation, "validation")
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     tmp = os.path.join(folder, f".{os.path.basename(path)}.{uuid.uuid4().hex[:8]}.partial")
     try:
-        torch.save(model.to_dict(), tmp)
+        torch.save(data, tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -213,15 +218,15 @@ def _from_dict(data: Dict, path: str, torch) -> ModelFile:
     return model
 
 
-def _check_plain(value, where: str) -> None:
+def check_plain(value, where: str) -> None:
     """ValueError unless ``value`` is made of dicts, lists and plain scalars only."""
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise ValueError(f"{where}: keys must be strings")
-            _check_plain(item, f"{where}.{key}")
+            check_plain(item, f"{where}.{key}")
     elif isinstance(value, (list, tuple)):
         for item in value:
-            _check_plain(item, where)
+            check_plain(item, where)
     elif not isinstance(value, _PLAIN):
         raise ValueError(f"{where}: {type(value).__name__} is not a plain value")

@@ -25,7 +25,7 @@ Two references: the model predicts from each pair, and the predictions are
 averaged per pixel with weights proportional to 1 / |C_target - C_ref_k|
 (the coarse residual of each pair), see :func:`combine_two`.
 """
-from typing import Iterator, Callable
+from typing import Callable, Dict, Iterator
 
 import torch
 from torch import nn
@@ -131,12 +131,25 @@ class CompoundLoss(nn.Module):
                     break
             if count == 0:
                 return
-        ae.eval()
-        for parameter in ae.parameters():
-            parameter.requires_grad_(False)
-        self.pretrained = True
+        self._freeze()
         progress.info(f"Autoencoder for the feature loss pretrained on {done} batches of fine "
                       f"patches: MSE {first:.4f} -> {last:.4f} (normalised units).")
+
+    def _freeze(self) -> None:
+        """Mark the autoencoder pretrained: eval mode, no gradients."""
+        self.autoencoder.eval()
+        for parameter in self.autoencoder.parameters():
+            parameter.requires_grad_(False)
+        self.pretrained = True
+
+    def get_extra_state(self) -> Dict:
+        """Whether the autoencoder was pretrained (saved in ``state_dict`` beside its weights)."""
+        return {"pretrained": self.pretrained}
+
+    def set_extra_state(self, state: Dict) -> None:
+        """Restore :meth:`get_extra_state` (a resumed training does not pretrain again)."""
+        if state.get("pretrained"):
+            self._freeze()
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Scalar loss; pixels with mask 0 contribute nothing."""

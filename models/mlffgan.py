@@ -50,6 +50,7 @@ Choices where the published model cannot be kept, and why:
   differ).
 """
 import math
+from typing import Dict
 
 import torch
 import torch.nn.functional as F
@@ -57,7 +58,7 @@ from torch import nn
 
 from .box_filter import box_mean
 from .losses import fill_invalid, masked_mse, ms_ssim, ms_ssim_min_size
-from .training import autocast
+from .training import autocast, load_scaler_state
 
 CHANNELS = (16, 32, 64, 128, 256)
 SIZE_MULTIPLE = 2 ** (len(CHANNELS) - 1)
@@ -249,6 +250,20 @@ class GanTrainer:
 
     def prepare(self, fine_batches, progress) -> None:
         """Nothing to pretrain."""
+
+    def state_dict(self) -> Dict:
+        """Generator and critic weights, both optimisers' and the GradScaler's state."""
+        return {"model": self.model.state_dict(), "critic": self.critic.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "critic_optimizer": self.critic_optimizer.state_dict(), "scaler": self.scaler.state_dict()}
+
+    def load_state_dict(self, state: Dict) -> None:
+        """Restore what :meth:`state_dict` gave."""
+        self.model.load_state_dict(state["model"])
+        self.critic.load_state_dict(state["critic"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.critic_optimizer.load_state_dict(state["critic_optimizer"])
+        load_scaler_state(self.scaler, state["scaler"])
 
     def _predict(self, batch):
         with autocast(self.device, self.amp):

@@ -19,8 +19,13 @@ A model module provides:
   device, amp)`` returning an object with the interface of
   :class:`models.training.SupervisedTrainer`: attributes ``amp`` (bool) and
   ``min_patch`` (int), methods ``prepare(fine_batches, progress)``,
-  ``train_step(batch) -> float`` and ``evaluate(batch) -> (loss, masked MSE)``;
-  only ``model``'s weights go into the model file (a discriminator is not saved);
+  ``train_step(batch) -> float``, ``evaluate(batch) -> (loss, masked MSE)``,
+  ``state_dict() -> dict`` and ``load_state_dict(state)``; the state holds
+  everything needed to resume training (the model's and any critic's weights,
+  every optimiser's and the GradScaler's state, whatever ``prepare`` learned),
+  as tensors and plain values only (it is saved in the resume checkpoint, read
+  with ``weights_only=True``); only ``model``'s weights go into the model file
+  (a discriminator is not saved there);
 - optionally ``combine_two(pred1, pred2, fine_ref1, coarse_ref1, fine_ref2,
   coarse_ref2, coarse_target)`` combining the predictions made from two
   reference pairs (all normalised (N, bands, H, W) tensors) into one.

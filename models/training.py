@@ -6,8 +6,14 @@ no-data already filled, and ``mask`` (N, 1, H, W), 1 where every input and the
 target are valid. Custom trainers (e.g. for GANs) offer the same methods, and may
 name the losses of their latest step in ``last_losses`` ({name: value}) for the
 progress log.
+
+``state_dict()`` / ``load_state_dict(state)`` carry everything resuming needs
+(a dict of tensors and plain values, loadable with ``weights_only=True``): the
+model's weights, the optimiser's and the GradScaler's state and the loss's
+state (e.g. EDCSTFN's pretrained autoencoder), so :meth:`prepare` is not run
+again on resume.
 """
-from typing import Callable, Iterator, Tuple
+from typing import Callable, Dict, Iterator, Tuple
 
 import torch
 
@@ -18,6 +24,16 @@ def autocast(device: torch.device, amp: bool):
     """Mixed-precision context (float16 autocast) on CUDA when ``amp``; a no-op elsewhere."""
     return torch.autocast(device_type=device.type, dtype=torch.float16,
                           enabled=bool(amp and device.type == "cuda"))
+
+
+def load_scaler_state(scaler: "torch.amp.GradScaler", state: Dict) -> None:
+    """Restore a GradScaler's state when both it and the saved one are in use.
+
+    A scaler is only enabled for mixed precision on CUDA; resuming a CPU run on
+    a GPU (or the reverse) starts the scale afresh.
+    """
+    if scaler.is_enabled() and state:
+        scaler.load_state_dict(state)
 
 
 class SupervisedTrainer:
@@ -45,6 +61,18 @@ class SupervisedTrainer:
         """Run the loss's pretraining (if any) on batches of fine patches (N, bands, H, W)."""
         if hasattr(self.loss, "pretrain"):
             self.loss.pretrain(fine_batches, self.device, self.amp, progress)
+
+    def state_dict(self) -> Dict:
+        """Model, optimiser, GradScaler and loss state (tensors on their device, plain values)."""
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "scaler": self.scaler.state_dict(), "loss": self.loss.state_dict()}
+
+    def load_state_dict(self, state: Dict) -> None:
+        """Restore what :meth:`state_dict` gave (strictly: every weight must fit)."""
+        self.model.load_state_dict(state["model"])
+        self.loss.load_state_dict(state["loss"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        load_scaler_state(self.scaler, state["scaler"])
 
     def _forward(self, batch) -> Tuple[torch.Tensor, torch.Tensor]:
         with autocast(self.device, self.amp):
