@@ -139,16 +139,14 @@ def estarfm_tile(blocks: Sequence[np.ndarray], params: EstarfmParams, thresholds
         n = win.core(first["n"])
         conversion = np.ones((win.rows, win.cols))
     else:
-        rows = _regression_rows(x1, x2, valid, win, params)
-        box = None if rows is None else win.run(*rows)
+        box = _regression_box(x1, x2, valid, win, params)
         weighted = similar.weighted_sums(c1, c2, x0 - x1, x0 - x2, None, params, progress,
                                          regression=None if box is None else (x1, y1, x2, y2, box))
         bias1 = bias2 = np.zeros((win.rows, win.cols))
-        conversion = np.ones(win.shape)
-        if box is not None:
-            conversion[box] = _conversion(weighted, weighted["n"][box], params)
-        conversion = win.core(conversion)
         n = win.core(weighted["n"])
+        conversion = np.ones((win.rows, win.cols))
+        if box is not None:
+            conversion[box] = _conversion(weighted, n[box], params)
     weighted = {name: win.core(weighted[name]) for name in ("w", "wd1", "wd2")}
 
     f1_c, f2_c = (win.core(win.centre(f)).astype(np.float64) for f in (f1, f2))
@@ -193,9 +191,9 @@ def _temporal_weights(mean_change1: np.ndarray, mean_change2: np.ndarray):
     return inverse1 / (inverse1 + inverse2), inverse2 / (inverse1 + inverse2)
 
 
-def _regression_rows(x1: np.ndarray, x2: np.ndarray, valid: np.ndarray, win: Offsets,
-                     params: EstarfmParams) -> Optional[Tuple[int, int]]:
-    """(first, stop) core rows that hold the centres whose V may differ from 1, or None.
+def _regression_box(x1: np.ndarray, x2: np.ndarray, valid: np.ndarray, win: Offsets,
+                    params: EstarfmParams) -> Optional[Tuple[slice, slice]]:
+    """Bounding box (core slices) of the centres whose V may differ from 1, or None.
 
     The mean coarse change of a centre's similar pixels cannot exceed the
     largest |C1 - C2| of its window, so centres whose window holds no change
@@ -208,8 +206,8 @@ def _regression_rows(x1: np.ndarray, x2: np.ndarray, valid: np.ndarray, win: Off
     need &= win.core(win.centre(valid))
     if not need.any():
         return None
-    rows = np.flatnonzero(need.any(axis=1))
-    return int(rows[0]), int(rows[-1]) + 1
+    rows, cols = np.flatnonzero(need.any(axis=1)), np.flatnonzero(need.any(axis=0))
+    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
 
 
 def _conversion(sums: Dict[str, np.ndarray], n: np.ndarray, params: EstarfmParams) -> np.ndarray:
@@ -321,8 +319,8 @@ class _Similar:
         ``d1``, ``d2`` (padded float32 images, 0 where invalid); 'n': count.
         ``shift``: per-centre (b1, b2) added to the fine values in S (bias
         correction) or None. ``regression``: centred (x1, y1, x2, y2) and a
-        part of the centres (a slice from ``Offsets.run``) to also return the
-        regression sums 'x1', 'x2', 'y', 'xy', 'xx', 'yy' of those centres.
+        box (core slices) to also return the regression sums 'x1', 'x2', 'y',
+        'xy', 'xx', 'yy' of the centres in the box, shaped as the box.
         """
         progress = ensure(progress)
         win = self.win
@@ -331,7 +329,7 @@ class _Similar:
             x1, y1, x2, y2, box = regression
             pooled = {"y": y1 + y2, "xy": x1 * y1 + x2 * y2, "xx": x1 * x1 + x2 * x2,
                       "yy": y1 * y1 + y2 * y2, "x1": x1, "x2": x2}
-            box_sums = Sums(pooled, sums.row["n"][box].shape)
+            box_sums = Sums(pooled, np.empty((win.rows, win.cols))[box].shape)
             box_product = np.empty(box_sums.row["y"].shape, np.float32)
         if shift is None:
             dissimilarity = _dissimilarity(self.f1, c1, self.f2, c2)
@@ -356,9 +354,9 @@ class _Similar:
                     sums.add_product("wd1", weight, win.at(d1, y, x), product)
                     sums.add_product("wd2", weight, win.at(d2, y, x), product)
                     if regression is not None:
-                        box_mask = mask[box]
+                        box_mask = win.core(mask)[box]
                         for name, image in pooled.items():
-                            box_sums.add_product(name, box_mask, win.at(image, y, x)[box], box_product)
+                            box_sums.add_product(name, box_mask, win.grid(image, y, x)[box], box_product)
             sums.end_row()
             if regression is not None:
                 box_sums.end_row()

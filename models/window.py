@@ -19,6 +19,7 @@ Progress is reported and cancellation checked after each window row.
 from typing import Dict, Iterable, Optional, Tuple
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from ..core.progress import Progress
 
@@ -48,10 +49,6 @@ class Offsets:
             return ((self.rows - 1) * self.padded_cols + self.cols,)
         return self.index.shape
 
-    def run(self, first: int, stop: int) -> slice:
-        """The part of the flat run that holds the core rows first to stop - 1."""
-        return slice(first * self.padded_cols, (stop - 1) * self.padded_cols + self.cols)
-
     def at(self, padded: np.ndarray, dy: int, dx: int) -> np.ndarray:
         """Values of ``padded`` at offset (dy, dx) of every centre (a view when no centres were chosen)."""
         flat = padded.reshape(-1)
@@ -61,16 +58,16 @@ class Offsets:
         return flat[self.index + dy * self.padded_cols + dx]
 
     def core(self, values: np.ndarray) -> np.ndarray:
-        """(rows, cols) array of the core pixels of a flat run (or of a part from ``run``).
-
-        Values of chosen centres are returned as they are.
-        """
+        """Read-only (rows, cols) view of the core pixels of a flat run; chosen centres' values as they are."""
         if self.index is not None:
             return values
-        rows = (values.shape[0] - self.cols) // self.padded_cols + 1
-        out = np.empty(rows * self.padded_cols, values.dtype)
-        out[:values.shape[0]] = values
-        return out.reshape(rows, self.padded_cols)[:, :self.cols]
+        step = values.strides[0]
+        return as_strided(values, (self.rows, self.cols), (self.padded_cols * step, step), writeable=False)
+
+    def grid(self, padded: np.ndarray, dy: int, dx: int) -> np.ndarray:
+        """(rows, cols) view of ``padded`` at offset (dy, dx) of the core pixels."""
+        h = self.halo
+        return padded[h + dy:h + dy + self.rows, h + dx:h + dx + self.cols]
 
     def centre(self, padded: np.ndarray) -> np.ndarray:
         """Values of ``padded`` at the centres themselves."""
