@@ -258,44 +258,42 @@ class _Similar:
         np.abs(buffer, out=buffer)
         np.less(buffer, self.th[1], out=second)
         first &= second
-        # a float32 mask: numpy's float32 loops are several times faster than mixed bool-float ones
+        # a float32 mask: numpy's float32 loops are faster than mixed bool-float ones
         np.copyto(out, first)
         return out
 
     def pair(self, dy: int, dx: int):
         """[(dy, dx, mask), (-dy, -dx, mask)] (only the first for d = 0): float32 masks of the centres."""
         win = self.win
-        offsets = [(dy, dx)] if dy == dx == 0 else [(dy, dx), (-dy, -dx)]
         if win.index is not None:
             return [(y, x, self._test(win.at(self.f1, y, x), win.centre(self.f1), win.at(self.f2, y, x),
                                       win.centre(self.f2), mask[:win.shape[0]]))
-                    for (y, x), mask in zip(offsets, self.masks)]
+                    for (y, x), mask in zip(_pair_offsets(dy, dx), self.masks)]
         step, count = win.step(dy, dx), win.shape[0]
-        length = count + step
-        # p - d against p for the centres p - d ... p_last: mask of -d first, of d from step on
-        mask = self._test(win.span(self.f1, -dy, -dx, length), win.span(self.f1, 0, 0, length),
-                          win.span(self.f2, -dy, -dx, length), win.span(self.f2, 0, 0, length),
-                          self.masks[0][:length])
-        return [(y, x, mask[step if (y, x) == (dy, dx) else 0:][:count]) for y, x in offsets]
+        # the pixels p - d against p, for the centres p - d ... p_last: the mask of -d from 0 on,
+        # of d from step on
+        mask = self._test(win.span(self.f1, -dy, -dx, count + step), win.span(self.f1, 0, 0, count + step),
+                          win.span(self.f2, -dy, -dx, count + step), win.span(self.f2, 0, 0, count + step),
+                          self.masks[0][:count + step])
+        return _paired(dy, dx, mask[step:step + count], mask[:count])
 
     def inverse_weights(self, dissimilarity: np.ndarray, dy: int, dx: int, distance_factor: float):
-        """1 / ((1 - S) D + 1e-7) at the neighbours of the centres for the offsets of ``pair(dy, dx)``."""
-        win, scale, epsilon = self.win, np.float32(distance_factor), np.float32(WEIGHT_EPSILON)
-        offsets = [(dy, dx)] if dy == dx == 0 else [(dy, dx), (-dy, -dx)]
+        """1 / ((1 - S) D + 1e-7) at the neighbours, for the offsets of ``pair(dy, dx)`` in its order."""
+        win, scale = self.win, np.float32(distance_factor)
         if win.index is not None:
-            neighbours = [win.at(dissimilarity, y, x) for y, x in offsets]
-            values = [np.multiply(n, scale) for n in neighbours]
+            values = [np.multiply(win.at(dissimilarity, y, x), scale) for y, x in _pair_offsets(dy, dx)]
         else:
             step, count = win.step(dy, dx), win.shape[0]
+            # from the neighbour p - d of the first centre: neighbours p - d from 0 on, p + d from 2 step on
             values = [np.multiply(win.span(dissimilarity, -dy, -dx, count + 2 * step), scale,
                                   out=self.inverse[:count + 2 * step])]
         for value in values:
-            value += epsilon
+            value += np.float32(WEIGHT_EPSILON)
             np.divide(np.float32(1.0), value, out=value)
         if win.index is not None:
             return values
-        # neighbours p + d from 2 step on, p - d from 0
-        return [values[0][2 * step if (y, x) == (dy, dx) else 0:][:count] for y, x in offsets]
+        return [inverse for _, _, inverse in _paired(dy, dx, values[0][2 * step:2 * step + count],
+                                                     values[0][:count])]
 
     def sums(self, names, values: Dict[str, np.ndarray], progress: Progress) -> Dict[str, np.ndarray]:
         """Count ('n') and plain sums of ``values`` over the similar pixels of each window."""
@@ -364,6 +362,16 @@ class _Similar:
         if regression is not None:
             result.update(box_sums.as_dict())
         return result
+
+
+def _pair_offsets(dy: int, dx: int):
+    """The offsets d = (dy, dx) and -d, or (0, 0) alone."""
+    return [(dy, dx)] if dy == dx == 0 else [(dy, dx), (-dy, -dx)]
+
+
+def _paired(dy: int, dx: int, plus, minus):
+    """[(dy, dx, plus), (-dy, -dx, minus)], or [(0, 0, minus)] for d = 0."""
+    return [(0, 0, minus)] if dy == dx == 0 else [(dy, dx, plus), (-dy, -dx, minus)]
 
 
 class _ShiftedDissimilarity:

@@ -9,12 +9,12 @@ window then become sums over offsets of whole-tile arrays.
 The centres are taken as one flat run of the C-contiguous padded tile, from
 the first core pixel to the last one, halo columns included (their values
 are computed and dropped): every neighbour array is then a contiguous 1-D
-slice, which numpy processes several times faster than 2-D views of rows
-with gaps.
+slice, which numpy processes faster than 2-D views of rows with gaps.
 
 Accumulation is two-level for accuracy and speed: float32 sums over the
-offsets of one window row, added into float64 totals after each row.
-Progress is reported and cancellation checked after each window row.
+offsets of one window row (or of the pair of rows dy and -dy), added into
+float64 totals after each. Progress is reported and cancellation checked
+after each window row (or pair of rows).
 """
 from typing import Dict, Iterable, Optional, Tuple
 
@@ -51,11 +51,9 @@ class Offsets:
 
     def at(self, padded: np.ndarray, dy: int, dx: int) -> np.ndarray:
         """Values of ``padded`` at offset (dy, dx) of every centre (a view when no centres were chosen)."""
-        flat = padded.reshape(-1)
         if self.index is None:
-            start = (self.halo + dy) * self.padded_cols + self.halo + dx
-            return flat[start:start + self.shape[0]]
-        return flat[self.index + dy * self.padded_cols + dx]
+            return self.span(padded, dy, dx, self.shape[0])
+        return padded.reshape(-1)[self.index + self.step(dy, dx)]
 
     def core(self, values: np.ndarray) -> np.ndarray:
         """Read-only (rows, cols) view of the core pixels of a flat run; chosen centres' values as they are."""
