@@ -46,7 +46,7 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 from scipy import ndimage
-from scipy import stats as _stats
+from scipy import special
 
 from ..core.errors import InputError
 from ..core.progress import Progress, ensure
@@ -128,27 +128,29 @@ def estarfm_tile(blocks: Sequence[np.ndarray], params: EstarfmParams, thresholds
     t1, t2 = _temporal_weights(mean_change1, mean_change2)
 
     similar = _Similar(win, f1, f2, th)
+    # sums over the flat run of centres (see window.Offsets), then their (rows, cols) core
     if params.bias_correction:
         first = similar.sums(("n", "b1", "b2"), {"b1": x1 - y1, "b2": x2 - y2}, progress.sub(0, 35))
         count = np.maximum(first["n"], 1)
-        bias1, bias2 = first["b1"] / count, first["b2"] / count
-        u_shift = (bias1.astype(np.float32), bias2.astype(np.float32))
+        u_shift = ((first["b1"] / count).astype(np.float32), (first["b2"] / count).astype(np.float32))
         weighted = similar.weighted_sums(c1, c2, x0 - x1, x0 - x2, u_shift, params,
                                          progress.sub(35, 100))
-        n = first["n"]
-        conversion = np.ones(win.shape)
+        bias1, bias2 = (win.core(first[name] / count) for name in ("b1", "b2"))
+        n = win.core(first["n"])
+        conversion = np.ones((win.rows, win.cols))
     else:
         box = _regression_box(x1, x2, valid, win, params)
         weighted = similar.weighted_sums(c1, c2, x0 - x1, x0 - x2, None, params, progress,
                                          regression=None if box is None else (x1, y1, x2, y2, box))
-        n = weighted["n"]
-        bias1 = bias2 = np.zeros(win.shape)
-        conversion = np.ones(win.shape)
+        bias1 = bias2 = np.zeros((win.rows, win.cols))
+        n = win.core(weighted["n"])
+        conversion = np.ones((win.rows, win.cols))
         if box is not None:
             conversion[box] = _conversion(weighted, n[box], params)
+    weighted = {name: win.core(weighted[name]) for name in ("w", "wd1", "wd2")}
 
-    f1_c, f2_c = win.centre(f1).astype(np.float64), win.centre(f2).astype(np.float64)
-    valid_c = win.centre(valid)
+    f1_c, f2_c = (win.core(win.centre(f)).astype(np.float64) for f in (f1, f2))
+    valid_c = win.core(win.centre(valid))
     enough = valid_c & (n > MIN_SIMILAR)
     with np.errstate(invalid="ignore", divide="ignore"):
         change1 = weighted["wd1"] / weighted["w"]
@@ -159,7 +161,7 @@ def estarfm_tile(blocks: Sequence[np.ndarray], params: EstarfmParams, thresholds
     if abnormal.any():
         centres = np.flatnonzero(abnormal)
         shift = None if not params.bias_correction else (
-            u_shift[0].ravel()[centres], u_shift[1].ravel()[centres])
+            win.core(u_shift[0]).ravel()[centres], win.core(u_shift[1]).ravel()[centres])
         revision = _Similar(Offsets(h, win.rows, win.cols, centres), f1, f2, th).weighted_sums(
             c1, c2, y1, y2, shift, params, None)
         mean_fine1 = revision["wd1"] / revision["w"] + offset + bias1.ravel()[centres]
@@ -200,8 +202,8 @@ def _regression_box(x1: np.ndarray, x2: np.ndarray, valid: np.ndarray, win: Offs
     """
     change = np.where(valid, np.abs(x1 - x2), np.float32(0))
     largest = ndimage.maximum_filter(change, size=2 * win.halo + 1, mode="constant")
-    need = win.centre(largest) >= params.min_coarse_change - 1e-3
-    need &= win.centre(valid)
+    need = win.core(win.centre(largest)) >= params.min_coarse_change - 1e-3
+    need &= win.core(win.centre(valid))
     if not need.any():
         return None
     rows, cols = np.flatnonzero(need.any(axis=1)), np.flatnonzero(need.any(axis=0))
@@ -219,7 +221,8 @@ def _conversion(sums: Dict[str, np.ndarray], n: np.ndarray, params: EstarfmParam
         slope = sxy / sxx
         r2 = np.clip(sxy * sxy / (sxx * syy), 0.0, 1.0)
         f_value = (points - 2.0) * r2 / (1.0 - r2)
-        p_value = _stats.f.sf(f_value, 1, np.maximum(points - 2.0, 1.0))
+        # survival function of F(1, 2n - 2) (scipy.stats.f.sf, without importing scipy.stats: 0.5 s)
+        p_value = special.fdtrc(1.0, np.maximum(points - 2.0, 1.0), f_value)
         coarse_change = np.abs(sums["x1"] - sums["x2"]) / n
     use = ((n > MIN_SIMILAR) & (coarse_change >= params.min_coarse_change)
            & (sxx > 0) & (syy > 0) & (p_value <= params.significance)
@@ -228,38 +231,81 @@ def _conversion(sums: Dict[str, np.ndarray], n: np.ndarray, params: EstarfmParam
 
 
 class _Similar:
-    """The similar-pixel test of a tile and the window sums over similar pixels."""
+    """The similar-pixel test of a tile and the window sums over similar pixels.
+
+    The test is symmetric: q = p + d is similar to p exactly when p = q - d is
+    similar to q. Offsets are therefore visited in pairs (d, -d) and, over the
+    flat run of centres, one test of the pixels p - d against p gives both
+    masks: shifted by d for d, as it is for -d. Chosen centres (gathers) are
+    tested for each offset of the pair.
+    """
 
     def __init__(self, win: Offsets, f1: np.ndarray, f2: np.ndarray, thresholds):
         self.win, self.f1, self.f2, self.th = win, f1, f2, thresholds
-        self.f1_c, self.f2_c = win.centre(f1), win.centre(f2)
-        self.mask = np.empty(win.shape, bool)
-        self.test = np.empty(win.shape, bool)
-        self.buffer = np.empty(win.shape, np.float32)
+        length = win.shape[0] + (0 if win.index is not None else win.step(win.halo, win.halo))
+        self.masks = np.empty(length, np.float32), np.empty(length, np.float32)
+        self.tests = np.empty(length, bool), np.empty(length, bool)
+        self.buffer = np.empty(length, np.float32)
+        self.inverse = np.empty(length + length - win.shape[0], np.float32)
 
-    def at(self, dy: int, dx: int) -> np.ndarray:
-        """Mask of the centres whose neighbour at (dy, dx) is similar (and valid)."""
-        win, buffer = self.win, self.buffer
-        np.subtract(win.at(self.f1, dy, dx), self.f1_c, out=buffer)
+    def _test(self, neighbours1, centres1, neighbours2, centres2, out: np.ndarray) -> np.ndarray:
+        """1 (float32) where both neighbours are similar to the centres (and valid), else 0."""
+        buffer, (first, second) = self.buffer[:out.shape[0]], (t[:out.shape[0]] for t in self.tests)
+        np.subtract(neighbours1, centres1, out=buffer)
         np.abs(buffer, out=buffer)
-        np.less(buffer, self.th[0], out=self.mask)
-        np.subtract(win.at(self.f2, dy, dx), self.f2_c, out=buffer)
+        np.less(buffer, self.th[0], out=first)
+        np.subtract(neighbours2, centres2, out=buffer)
         np.abs(buffer, out=buffer)
-        np.less(buffer, self.th[1], out=self.test)
-        self.mask &= self.test
-        return self.mask
+        np.less(buffer, self.th[1], out=second)
+        first &= second
+        # a float32 mask: numpy's float32 loops are faster than mixed bool-float ones
+        np.copyto(out, first)
+        return out
+
+    def pair(self, dy: int, dx: int):
+        """[(dy, dx, mask), (-dy, -dx, mask)] (only the first for d = 0): float32 masks of the centres."""
+        win = self.win
+        if win.index is not None:
+            return [(y, x, self._test(win.at(self.f1, y, x), win.centre(self.f1), win.at(self.f2, y, x),
+                                      win.centre(self.f2), mask[:win.shape[0]]))
+                    for (y, x), mask in zip(_pair_offsets(dy, dx), self.masks)]
+        step, count = win.step(dy, dx), win.shape[0]
+        # the pixels p - d against p, for the centres p - d ... p_last: the mask of -d from 0 on,
+        # of d from step on
+        mask = self._test(win.span(self.f1, -dy, -dx, count + step), win.span(self.f1, 0, 0, count + step),
+                          win.span(self.f2, -dy, -dx, count + step), win.span(self.f2, 0, 0, count + step),
+                          self.masks[0][:count + step])
+        return _paired(dy, dx, mask[step:step + count], mask[:count])
+
+    def inverse_weights(self, dissimilarity: np.ndarray, dy: int, dx: int, distance_factor: float):
+        """1 / ((1 - S) D + 1e-7) at the neighbours, for the offsets of ``pair(dy, dx)`` in its order."""
+        win, scale = self.win, np.float32(distance_factor)
+        if win.index is not None:
+            values = [np.multiply(win.at(dissimilarity, y, x), scale) for y, x in _pair_offsets(dy, dx)]
+        else:
+            step, count = win.step(dy, dx), win.shape[0]
+            # from the neighbour p - d of the first centre: neighbours p - d from 0 on, p + d from 2 step on
+            values = [np.multiply(win.span(dissimilarity, -dy, -dx, count + 2 * step), scale,
+                                  out=self.inverse[:count + 2 * step])]
+        for value in values:
+            value += np.float32(WEIGHT_EPSILON)
+            np.divide(np.float32(1.0), value, out=value)
+        if win.index is not None:
+            return values
+        return [inverse for _, _, inverse in _paired(dy, dx, values[0][2 * step:2 * step + count],
+                                                     values[0][:count])]
 
     def sums(self, names, values: Dict[str, np.ndarray], progress: Progress) -> Dict[str, np.ndarray]:
         """Count ('n') and plain sums of ``values`` over the similar pixels of each window."""
         win = self.win
         sums = Sums(names, win.shape)
         product = np.empty(win.shape, np.float32)
-        for row in win.rows_of_offsets(progress):
-            for dy, dx, _ in row:
-                mask = self.at(dy, dx)
-                sums.add("n", mask)
-                for name, image in values.items():
-                    sums.add_product(name, mask, win.at(image, dy, dx), product)
+        for group in win.pairs_of_offsets(progress):
+            for dy, dx, _ in group:
+                for y, x, mask in self.pair(dy, dx):
+                    sums.add("n", mask)
+                    for name, image in values.items():
+                        sums.add_product(name, mask, win.at(image, y, x), product)
             sums.end_row()
         return sums.as_dict()
 
@@ -272,7 +318,7 @@ class _Similar:
         ``shift``: per-centre (b1, b2) added to the fine values in S (bias
         correction) or None. ``regression``: centred (x1, y1, x2, y2) and a
         box (core slices) to also return the regression sums 'x1', 'x2', 'y',
-        'xy', 'xx', 'yy' of the centres in the box.
+        'xy', 'xx', 'yy' of the centres in the box, shaped as the box.
         """
         progress = ensure(progress)
         win = self.win
@@ -281,32 +327,34 @@ class _Similar:
             x1, y1, x2, y2, box = regression
             pooled = {"y": y1 + y2, "xy": x1 * y1 + x2 * y2, "xx": x1 * x1 + x2 * x2,
                       "yy": y1 * y1 + y2 * y2, "x1": x1, "x2": x2}
-            box_sums = Sums(pooled, sums.row["n"][box].shape)
+            box_sums = Sums(pooled, np.empty((win.rows, win.cols))[box].shape)
             box_product = np.empty(box_sums.row["y"].shape, np.float32)
         if shift is None:
             dissimilarity = _dissimilarity(self.f1, c1, self.f2, c2)
         else:
             shifted = _ShiftedDissimilarity(win, self.f1, c1, self.f2, c2, shift)
         weight, product = np.empty(win.shape, np.float32), np.empty(win.shape, np.float32)
-        for row in win.rows_of_offsets(progress):
-            for dy, dx, distance in row:
-                mask = self.at(dy, dx)
+        for group in win.pairs_of_offsets(progress):
+            for dy, dx, distance in group:
+                factor = 1.0 + distance / params.half_window
                 if shift is None:
-                    np.multiply(win.at(dissimilarity, dy, dx), np.float32(1.0 + distance / params.half_window),
-                                out=weight)
-                else:
-                    shifted.at(dy, dx, out=weight)
-                    weight *= np.float32(0.5 * (1.0 + distance / params.half_window))
-                weight += np.float32(WEIGHT_EPSILON)
-                np.divide(mask, weight, out=weight)
-                sums.add("n", mask)
-                sums.add("w", weight)
-                sums.add_product("wd1", weight, win.at(d1, dy, dx), product)
-                sums.add_product("wd2", weight, win.at(d2, dy, dx), product)
-                if regression is not None:
-                    box_mask = mask[box]
-                    for name, image in pooled.items():
-                        box_sums.add_product(name, box_mask, win.at(image, dy, dx)[box], box_product)
+                    inverses = self.inverse_weights(dissimilarity, dy, dx, factor)
+                for index, (y, x, mask) in enumerate(self.pair(dy, dx)):
+                    if shift is None:
+                        np.multiply(mask, inverses[index], out=weight)
+                    else:
+                        shifted.at(y, x, out=weight)
+                        weight *= np.float32(0.5 * factor)
+                        weight += np.float32(WEIGHT_EPSILON)
+                        np.divide(mask, weight, out=weight)
+                    sums.add("n", mask)
+                    sums.add("w", weight)
+                    sums.add_product("wd1", weight, win.at(d1, y, x), product)
+                    sums.add_product("wd2", weight, win.at(d2, y, x), product)
+                    if regression is not None:
+                        box_mask = win.core(mask)[box]
+                        for name, image in pooled.items():
+                            box_sums.add_product(name, box_mask, win.grid(image, y, x)[box], box_product)
             sums.end_row()
             if regression is not None:
                 box_sums.end_row()
@@ -314,6 +362,16 @@ class _Similar:
         if regression is not None:
             result.update(box_sums.as_dict())
         return result
+
+
+def _pair_offsets(dy: int, dx: int):
+    """The offsets d = (dy, dx) and -d, or (0, 0) alone."""
+    return [(dy, dx)] if dy == dx == 0 else [(dy, dx), (-dy, -dx)]
+
+
+def _paired(dy: int, dx: int, plus, minus):
+    """[(dy, dx, plus), (-dy, -dx, minus)], or [(0, 0, minus)] for d = 0."""
+    return [(0, 0, minus)] if dy == dx == 0 else [(dy, dx, plus), (-dy, -dx, minus)]
 
 
 class _ShiftedDissimilarity:

@@ -137,8 +137,8 @@ def starfm_tile(blocks: Sequence[np.ndarray], params: StarfmParams, threshold: f
             sums.add_product("wg", weight, win.at(change, dy, dx), buffer)
         sums.end_row()
     with np.errstate(invalid="ignore", divide="ignore"):
-        prediction = sums["wg"] / sums["w"] + offset
-    prediction[~valid_c] = np.nan
+        prediction = win.core(sums["wg"] / sums["w"]) + offset
+    prediction[~win.core(valid_c)] = np.nan
     return prediction, {}
 
 

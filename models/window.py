@@ -6,13 +6,20 @@ and process all centre pixels of a tile together: the neighbour at that
 offset of every centre is a shifted view of the padded tile. Sums over the
 window then become sums over offsets of whole-tile arrays.
 
+The centres are taken as one flat run of the C-contiguous padded tile, from
+the first core pixel to the last one, halo columns included (their values
+are computed and dropped): every neighbour array is then a contiguous 1-D
+slice, which numpy processes faster than 2-D views of rows with gaps.
+
 Accumulation is two-level for accuracy and speed: float32 sums over the
-offsets of one window row, added into float64 totals after each row.
-Progress is reported and cancellation checked after each window row.
+offsets of one window row (or of the pair of rows dy and -dy), added into
+float64 totals after each. Progress is reported and cancellation checked
+after each window row (or pair of rows).
 """
 from typing import Dict, Iterable, Optional, Tuple
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from ..core.progress import Progress
 
@@ -21,8 +28,10 @@ class Offsets:
     """Where the neighbour at offset (dy, dx) of each centre pixel lies in a padded tile.
 
     Padded blocks are (rows + 2 halo, cols + 2 halo) C-contiguous arrays whose
-    core is the centre pixels. With ``centres`` (flat indices into the core,
-    shape (k,)) only those centres are visited, through gathers.
+    core is the centre pixels. Arrays of centre values are flat runs of the
+    padded tile (see the module docstring; ``core`` turns them into (rows,
+    cols) arrays). With ``centres`` (flat indices into the core, shape (k,))
+    only those centres are visited, through gathers.
     """
 
     def __init__(self, halo: int, rows: int, cols: int, centres: Optional[np.ndarray] = None):
@@ -35,19 +44,53 @@ class Offsets:
 
     @property
     def shape(self) -> Tuple[int, ...]:
-        """Shape of the arrays of centre values: (rows, cols), or (k,) for chosen centres."""
-        return (self.rows, self.cols) if self.index is None else self.index.shape
+        """Shape of the arrays of centre values: the flat run's (length,), or (k,) for chosen centres."""
+        if self.index is None:
+            return ((self.rows - 1) * self.padded_cols + self.cols,)
+        return self.index.shape
 
     def at(self, padded: np.ndarray, dy: int, dx: int) -> np.ndarray:
         """Values of ``padded`` at offset (dy, dx) of every centre (a view when no centres were chosen)."""
         if self.index is None:
-            h = self.halo
-            return padded[h + dy:h + dy + self.rows, h + dx:h + dx + self.cols]
-        return padded.ravel()[self.index + dy * self.padded_cols + dx]
+            return self.span(padded, dy, dx, self.shape[0])
+        return padded.reshape(-1)[self.index + self.step(dy, dx)]
+
+    def core(self, values: np.ndarray) -> np.ndarray:
+        """Read-only (rows, cols) view of the core pixels of a flat run; chosen centres' values as they are."""
+        if self.index is not None:
+            return values
+        step = values.strides[0]
+        return as_strided(values, (self.rows, self.cols), (self.padded_cols * step, step), writeable=False)
+
+    def grid(self, padded: np.ndarray, dy: int, dx: int) -> np.ndarray:
+        """(rows, cols) view of ``padded`` at offset (dy, dx) of the core pixels."""
+        h = self.halo
+        return padded[h + dy:h + dy + self.rows, h + dx:h + dx + self.cols]
 
     def centre(self, padded: np.ndarray) -> np.ndarray:
         """Values of ``padded`` at the centres themselves."""
         return self.at(padded, 0, 0)
+
+    def span(self, padded: np.ndarray, dy: int, dx: int, length: int) -> np.ndarray:
+        """``length`` values of the flat padded tile from the neighbour at (dy, dx) of the first centre on."""
+        start = (self.halo + dy) * self.padded_cols + self.halo + dx
+        return padded.reshape(-1)[start:start + length]
+
+    def step(self, dy: int, dx: int) -> int:
+        """Distance in the flat padded tile from a pixel to its neighbour at (dy, dx)."""
+        return dy * self.padded_cols + dx
+
+    def pairs_of_offsets(self, progress: Progress) -> Iterable[Iterable[Tuple[int, int, float]]]:
+        """Offsets d = (dy, dx) with step >= 0, each standing for the pair (d, -d), window row pair by row pair.
+
+        Yields lists of (dy, dx, distance in pixels) for dy = 0 (dx = 0 ... h:
+        (0, 0) stands alone) to h (dx = -h ... h), reporting progress and checking
+        for cancellation after each.
+        """
+        h = self.halo
+        for dy in range(h + 1):
+            yield [(dy, dx, float(np.hypot(dy, dx))) for dx in range(-h if dy else 0, h + 1)]
+            progress.step(dy + 1, h + 1)
 
     def rows_of_offsets(self, progress: Progress) -> Iterable[Iterable[Tuple[int, int, float]]]:
         """Offsets window row by window row, each as (dy, dx, distance in pixels).
