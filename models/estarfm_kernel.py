@@ -108,8 +108,9 @@ def _window_sums(f1, f2, th1, th2, mode, dissimilarity, pairs, shift, scales, va
                         d2, s2 = pairs[2, y, x:x + cols], pairs[3, y, x:x + cols]
                         b1, b2 = shift[0, r], shift[1, r]
                         for c in range(cols):
-                            diss[c] = (abs((d1[c] + b1[c]) / (s1[c] + b1[c]))
-                                       + abs((d2[c] + b2[c]) / (s2[c] + b2[c])))
+                            diss[c] = abs((d1[c] + b1[c]) / (s1[c] + b1[c]))
+                        for c in range(cols):
+                            diss[c] += abs((d2[c] + b2[c]) / (s2[c] + b2[c]))
                     for c in range(cols):
                         similar = (abs(n1[c] - centre1[c]) < th1) & (abs(n2[c] - centre2[c]) < th2)
                         weight[c] = (one if similar else zero) / (diss[c] * scale + WEIGHT_EPSILON)
@@ -127,11 +128,12 @@ def _window_sums(f1, f2, th1, th2, mode, dissimilarity, pairs, shift, scales, va
                 for c in range(cols):
                     count[c] += mask[c]
                 if in_box:
+                    box_mask = mask[col0:col1]
                     for j in range(plain_values.shape[0]):
                         image = plain_values[j, y, x + col0:x + col1]
                         out = plain_row[j]
                         for c in range(col1 - col0):
-                            out[c] += mask[col0 + c] * image[c]
+                            out[c] += box_mask[c] * image[c]
             for c in range(cols):
                 sums[0, r, c] += count[c]
                 sums[1, r, c] += total[c]
