@@ -85,14 +85,16 @@ def task_large(folder):
     return task_fast("estarfm", os.path.join(folder, "out.tif"), paths=paths)
 
 
-def run_task(*args, numpy_only=False):
+def run_task(*args, numpy_only=False, warm_up=True):
     """Run a task in a fresh interpreter; return its result with wall, cpu and peak memory.
 
-    The plugin is imported and the ESTARFM kernel called once (JIT compilation
-    or cache load) before the clock starts; ``numpy_only`` disables numba.
+    With ``warm_up`` the plugin is imported and the ESTARFM kernel called once
+    (JIT compilation or cache load) before the clock starts; ``numpy_only``
+    disables numba.
     """
     code = ("import json, sys, time, resource; sys.argv = ['x']; import bench_classical as b; "
-            "b.task_kernel_path(); t = time.perf_counter(); c = time.process_time(); "
+            f"{'b.task_kernel_path(); ' if warm_up else ''}"
+            "t = time.perf_counter(); c = time.process_time(); "
             f"r = b.{args[0]}(*{list(args[1:])!r}); "
             "r = {k: v for k, v in r.items() if isinstance(v, (int, float, str))}; "
             "r.update(wall=time.perf_counter() - t, cpu=time.process_time() - c, "
@@ -156,10 +158,10 @@ def main():
           f"{os.getloadavg()[0]:.1f} at start)\n")
     for cached in glob.glob(os.path.join(REPO, "models", "__pycache__", "estarfm_kernel*.nb*")):
         os.remove(cached)
-    first, cached = run_task("task_kernel_path"), run_task("task_kernel_path")
+    first, cached = (run_task("task_kernel_path", warm_up=False) for _ in range(2))
     kernel_path = "numba" if first["path"].startswith("numba") else "numpy"
-    print(f"ESTARFM window sums: {first['path']}; first call: {first['compile']:.2f} s with JIT "
-          f"compilation, {cached['compile']:.2f} s from numba's cache; not counted below (each run "
+    print(f"ESTARFM window sums: {first['path']}; first call: {first['compile']:.2f} s (numba import "
+          f"and JIT compilation), {cached['compile']:.2f} s from numba's cache; not counted below (each run "
           "is timed after that warm-up call)\n")
 
     print("1. Yanco 400 x 400, window 51 x 51 (STARFM: 51 x 51 too, half window 25)")
