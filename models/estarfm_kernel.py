@@ -29,11 +29,12 @@ import os
 import numpy as np
 
 WEIGHT_EPSILON = np.float32(1e-7)
+"""estarfm.WEIGHT_EPSILON as float32 (a float64 constant would turn the float32 loops into float64)."""
 _compiled = None
 
 
 def kernel():
-    """The compiled ``window_sums`` function, or None without numba (or with LST_FUSION_NO_NUMBA=1)."""
+    """The compiled ``_window_sums`` function, or None without numba (or with LST_FUSION_NO_NUMBA=1)."""
     global _compiled
     if os.environ.get("LST_FUSION_NO_NUMBA", "") not in ("", "0"):
         return None
@@ -44,7 +45,7 @@ def kernel():
             return None
         # the machine code is cached beside this module, or in numba's user cache folder when
         # that is read-only (NUMBA_CACHE_DIR overrides both); numba refuses cache=True when
-        # neither is writable: then each session compiles once (about 2 s)
+        # neither is writable: then each session compiles once (about 1.5 s)
         try:
             _compiled = numba.njit(nogil=True, cache=True, error_model="numpy")(_window_sums)
         except RuntimeError:
