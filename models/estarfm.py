@@ -52,6 +52,7 @@ from ..core.errors import InputError
 from ..core.progress import Progress, ensure
 from .classical import (check_target_between, date_from_path, input_stats, open_inputs, run_tiled,
                         window_sum)
+from . import estarfm_kernel
 from .window import Offsets, Sums, ceil_float32
 
 MIN_SIMILAR = 5
@@ -127,27 +128,21 @@ def estarfm_tile(blocks: Sequence[np.ndarray], params: EstarfmParams, thresholds
     mean_change2 = window_sum(x0 - x2, h, win.rows, win.cols) / np.maximum(n_valid, 1)
     t1, t2 = _temporal_weights(mean_change1, mean_change2)
 
-    similar = _Similar(win, f1, f2, th)
-    # sums over the flat run of centres (see window.Offsets), then their (rows, cols) core
-    if params.bias_correction:
-        first = similar.sums(("n", "b1", "b2"), {"b1": x1 - y1, "b2": x2 - y2}, progress.sub(0, 35))
-        count = np.maximum(first["n"], 1)
-        u_shift = ((first["b1"] / count).astype(np.float32), (first["b2"] / count).astype(np.float32))
-        weighted = similar.weighted_sums(c1, c2, x0 - x1, x0 - x2, u_shift, params,
-                                         progress.sub(35, 100))
-        bias1, bias2 = (win.core(first[name] / count) for name in ("b1", "b2"))
-        n = win.core(first["n"])
-        conversion = np.ones((win.rows, win.cols))
+    images = (x1, y1, x2, y2, x0)
+    compiled = estarfm_kernel.kernel()
+    if compiled is None:
+        sums = _numpy_sums(_Similar(win, f1, f2, th), c1, c2, images, valid, params, progress)
     else:
-        box = _regression_box(x1, x2, valid, win, params)
-        weighted = similar.weighted_sums(c1, c2, x0 - x1, x0 - x2, None, params, progress,
-                                         regression=None if box is None else (x1, y1, x2, y2, box))
+        sums = _numba_sums(compiled, win, f1, f2, th, c1, c2, images, valid, params, progress)
+    n = sums["n"]
+    conversion = np.ones((win.rows, win.cols))
+    if params.bias_correction:
+        bias1, bias2 = sums["b1"], sums["b2"]
+    else:
         bias1 = bias2 = np.zeros((win.rows, win.cols))
-        n = win.core(weighted["n"])
-        conversion = np.ones((win.rows, win.cols))
-        if box is not None:
-            conversion[box] = _conversion(weighted, n[box], params)
-    weighted = {name: win.core(weighted[name]) for name in ("w", "wd1", "wd2")}
+        if sums["box"] is not None:
+            conversion[sums["box"]] = _conversion(sums, n[sums["box"]], params)
+    weighted = {name: sums[name] for name in ("w", "wd1", "wd2")}
 
     f1_c, f2_c = (win.core(win.centre(f)).astype(np.float64) for f in (f1, f2))
     valid_c = win.core(win.centre(valid))
@@ -161,7 +156,7 @@ def estarfm_tile(blocks: Sequence[np.ndarray], params: EstarfmParams, thresholds
     if abnormal.any():
         centres = np.flatnonzero(abnormal)
         shift = None if not params.bias_correction else (
-            win.core(u_shift[0]).ravel()[centres], win.core(u_shift[1]).ravel()[centres])
+            sums["shift"][0].ravel()[centres], sums["shift"][1].ravel()[centres])
         revision = _Similar(Offsets(h, win.rows, win.cols, centres), f1, f2, th).weighted_sums(
             c1, c2, y1, y2, shift, params, None)
         mean_fine1 = revision["wd1"] / revision["w"] + offset + bias1.ravel()[centres]
@@ -189,6 +184,72 @@ def _temporal_weights(mean_change1: np.ndarray, mean_change2: np.ndarray):
     inverse1 = 1.0 / (np.abs(mean_change1) + TEMPORAL_EPSILON)
     inverse2 = 1.0 / (np.abs(mean_change2) + TEMPORAL_EPSILON)
     return inverse1 / (inverse1 + inverse2), inverse2 / (inverse1 + inverse2)
+
+
+def _numpy_sums(similar: "_Similar", c1, c2, images, valid, params: EstarfmParams,
+                progress: Progress) -> Dict:
+    """The window sums over similar pixels with numpy (see ``_numba_sums`` for what they are)."""
+    win = similar.win
+    x1, y1, x2, y2, x0 = images
+    if params.bias_correction:
+        first = similar.sums(("n", "b1", "b2"), {"b1": x1 - y1, "b2": x2 - y2}, progress.sub(0, 35))
+        count = np.maximum(first["n"], 1)
+        u_shift = ((first["b1"] / count).astype(np.float32), (first["b2"] / count).astype(np.float32))
+        weighted = similar.weighted_sums(c1, c2, x0 - x1, x0 - x2, u_shift, params,
+                                         progress.sub(35, 100))
+        sums = {name: win.core(first[name] / count) for name in ("b1", "b2")}
+        sums["shift"], box = tuple(win.core(shift) for shift in u_shift), None
+    else:
+        box = _regression_box(x1, x2, valid, win, params)
+        weighted = similar.weighted_sums(c1, c2, x0 - x1, x0 - x2, None, params, progress,
+                                         regression=None if box is None else (x1, y1, x2, y2, box))
+        sums = {name: weighted[name] for name in _pooled(x1, y1, x2, y2)} if box is not None else {}
+    sums.update({name: win.core(weighted[name]) for name in ("n", "w", "wd1", "wd2")})
+    sums["box"] = box
+    return sums
+
+
+def _numba_sums(compiled, win: Offsets, f1, f2, thresholds, c1, c2, images, valid,
+                params: EstarfmParams, progress: Progress) -> Dict:
+    """The window sums over similar pixels with the compiled kernel (models/estarfm_kernel.py).
+
+    Returns (rows, cols) float64 arrays: 'n' (count), 'w' (sum of weights),
+    'wd1', 'wd2' (weighted coarse changes C0 - C1, C0 - C2); with bias
+    correction 'b1', 'b2' (mean C_i - F_i over the similar pixels) and
+    'shift' (the same as float32); otherwise 'box' (core slices or None) and
+    the regression sums 'x1', 'x2', 'y', 'xy', 'xx', 'yy' of its centres
+    (centred K, shaped as the box).
+    """
+    h = params.half_window
+    x1, y1, x2, y2, x0 = images
+    changes = (x0 - x1, x0 - x2)
+    if params.bias_correction:
+        everywhere = (slice(0, win.rows), slice(0, win.cols))
+        first, means = estarfm_kernel.similar_sums(
+            compiled, h, f1, f2, thresholds, (), plain_values=(x1 - y1, x2 - y2), box=everywhere,
+            progress=progress.sub(0, 35))
+        count = np.maximum(first[0], 1)
+        shift = (means / count).astype(np.float32)
+        sums_, _ = estarfm_kernel.similar_sums(
+            compiled, h, f1, f2, thresholds, changes, mode=2, pairs=np.stack(_shift_pairs(f1, c1, f2, c2)),
+            shift=shift, progress=progress.sub(35, 100))
+        sums = {"b1": means[0] / count, "b2": means[1] / count, "shift": (shift[0], shift[1]), "box": None}
+    else:
+        box = _regression_box(x1, x2, valid, win, params)
+        pooled = _pooled(x1, y1, x2, y2)
+        sums_, plain = estarfm_kernel.similar_sums(
+            compiled, h, f1, f2, thresholds, changes, mode=1, dissimilarity=_dissimilarity(f1, c1, f2, c2),
+            plain_values=tuple(pooled.values()) if box is not None else (), box=box, progress=progress)
+        sums = dict(zip(pooled, plain)) if box is not None else {}
+        sums["box"] = box
+    sums.update(zip(("n", "w", "wd1", "wd2"), sums_))
+    return sums
+
+
+def _pooled(x1, y1, x2, y2) -> Dict[str, np.ndarray]:
+    """The images whose sums over similar pixels give the regression of F on C, both dates pooled."""
+    return {"y": y1 + y2, "xy": x1 * y1 + x2 * y2, "xx": x1 * x1 + x2 * x2,
+            "yy": y1 * y1 + y2 * y2, "x1": x1, "x2": x2}
 
 
 def _regression_box(x1: np.ndarray, x2: np.ndarray, valid: np.ndarray, win: Offsets,
@@ -325,8 +386,7 @@ class _Similar:
         sums = Sums(("n", "w", "wd1", "wd2"), win.shape)
         if regression is not None:
             x1, y1, x2, y2, box = regression
-            pooled = {"y": y1 + y2, "xy": x1 * y1 + x2 * y2, "xx": x1 * x1 + x2 * x2,
-                      "yy": y1 * y1 + y2 * y2, "x1": x1, "x2": x2}
+            pooled = _pooled(x1, y1, x2, y2)
             box_sums = Sums(pooled, np.empty((win.rows, win.cols))[box].shape)
             box_product = np.empty(box_sums.row["y"].shape, np.float32)
         if shift is None:
@@ -378,14 +438,9 @@ class _ShiftedDissimilarity:
     """2 (1 - S) of the neighbours at an offset, with per-centre shifts of the fine values (bias correction)."""
 
     def __init__(self, win: Offsets, f1, c1, f2, c2, shift):
-        # F' - C = (F - C) + b and F' + C = (F + C) + b; no-data neighbours are never similar,
-        # they get harmless finite values so that their (unused) weights stay finite
         self.win, self.shift = win, shift
-        self.pairs = []
-        for fine, coarse in ((f1, c1), (f2, c2)):
-            valid = np.isfinite(fine) & np.isfinite(coarse)
-            self.pairs.append((np.where(valid, fine - coarse, np.float32(0)),
-                               np.where(valid, fine + coarse, np.float32(2 * FILL_K))))
+        pairs = _shift_pairs(f1, c1, f2, c2)
+        self.pairs = [pairs[:2], pairs[2:]]
         self.sum_ = np.empty(win.shape, np.float32)
         self.ratio = np.empty(win.shape, np.float32)
         self.second = np.empty(win.shape, np.float32)
@@ -400,6 +455,21 @@ class _ShiftedDissimilarity:
             np.abs(ratio, out=target)
         out += self.second
         return out
+
+
+def _shift_pairs(f1, c1, f2, c2):
+    """[F1 - C1, F1 + C1, F2 - C2, F2 + C2] (float32 K) for the shifted dissimilarity.
+
+    F' - C = (F - C) + b and F' + C = (F + C) + b; no-data pixels are never
+    similar, they get harmless finite values so that their (unused) weights
+    stay finite.
+    """
+    pairs = []
+    for fine, coarse in ((f1, c1), (f2, c2)):
+        valid = np.isfinite(fine) & np.isfinite(coarse)
+        pairs += [np.where(valid, fine - coarse, np.float32(0)),
+                  np.where(valid, fine + coarse, np.float32(2 * FILL_K))]
+    return pairs
 
 
 def _dissimilarity(f1, c1, f2, c2) -> np.ndarray:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Deploys the plugin into a QGIS profile for desktop use, enables it, and installs
-# the pinned torch into the plugin-owned folder that the plugin adds to sys.path.
+# the pinned torch (and the optional numba) into the plugin-owned folder that the plugin adds to sys.path.
 #   QGIS_PROFILE_DIR  profile folder (default: ~/.local/share/QGIS/QGIS3/profiles/default)
 #   LST_FUSION_DEPS   folder for torch (default: see core/deps.py)
 set -euo pipefail
@@ -40,5 +40,16 @@ else
   echo "install: installing torch $version into $deps (QGIS's Python finds it there)"
   "$repo/.venv/bin/python" -m pip install -q --disable-pip-version-check --target "$deps" \
       "torch==$version" -c "$repo/constraints.txt"
+fi
+# optional: numba speeds up ESTARFM several times (the plugin works without it)
+numba_version=$(grep -E '^numba==' "$repo/requirements.txt" | cut -d= -f3)
+llvmlite_version=$(grep -E '^llvmlite==' "$repo/requirements.txt" | cut -d= -f3)
+if PYTHONPATH="$deps" /usr/bin/python3 -c "import numba, sys; sys.exit(numba.__version__ != '$numba_version')" 2>/dev/null; then
+  echo "install: numba $numba_version present"
+else
+  echo "install: installing numba $numba_version into $deps (optional: faster ESTARFM)"
+  "$repo/.venv/bin/python" -m pip install -q --disable-pip-version-check --target "$deps" \
+      "numba==$numba_version" "llvmlite==$llvmlite_version" -c "$repo/constraints.txt" \
+      || echo "install: numba could not be installed; ESTARFM uses its numpy path"
 fi
 echo "install: done. Start QGIS: Processing Toolbox > LST fusion."

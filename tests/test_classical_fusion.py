@@ -94,6 +94,34 @@ def test_estarfm_matches_reference_on_real_yanco_crop(tmp_path, bias_correction)
     assert_matches(fast, estarfm_reference(*arrays.values(), **settings))
 
 
+
+@pytest.mark.parametrize("bias_correction", [False, True])
+def test_estarfm_numba_and_numpy_paths_agree(synthetic, tmp_path, monkeypatch, bias_correction):
+    """The compiled kernel and the numpy fallback give the same predictions and counters.
+
+    On a Yanco crop with no-data (51 x 51 window, regression sums in play)
+    and on the synthetic scene, whose settings reach every branch (V != 1,
+    revision, fallback).
+    """
+    pytest.importorskip("numba")
+    from lst_fusion_plugin.models import estarfm_kernel
+    arrays, grid = yanco_crop(150, 170, 60)
+    (tmp_path / "yanco").mkdir()
+    scenes = [(write_scene(tmp_path / "yanco", arrays, grid), dict(half_window=25)),
+              (synthetic[1], SYNTHETIC_ESTARFM)]
+    for index, (paths, settings) in enumerate(scenes):
+        settings = dict(settings, bias_correction=bias_correction, tile_size=16)
+        monkeypatch.delenv("LST_FUSION_NO_NUMBA", raising=False)
+        assert estarfm_kernel.kernel() is not None
+        compiled, compiled_info = estarfm_files(paths, tmp_path / f"numba{index}.tif", **settings)
+        monkeypatch.setenv("LST_FUSION_NO_NUMBA", "1")
+        assert estarfm_kernel.kernel() is None
+        numpy_, numpy_info = estarfm_files(paths, tmp_path / f"numpy{index}.tif", **settings)
+        np.testing.assert_array_equal(np.isnan(compiled), np.isnan(numpy_))
+        assert np.isfinite(compiled).sum() > 1000
+        assert np.nanmax(np.abs(compiled - numpy_)) < 1e-4
+        assert compiled_info == numpy_info
+
 def test_starfm_matches_reference_on_synthetic_and_real_scenes(synthetic, tmp_path):
     arrays, paths = synthetic
     fast, result = starfm_files(paths, tmp_path / "syn.tif", half_window=6, tile_size=16)
