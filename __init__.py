@@ -3,7 +3,7 @@
 
 def classFactory(iface):  # noqa: N802 (QGIS's name)
     """Create the plugin; ``iface`` is None in qgis_process and headless runs."""
-    from .core.deps import add_deps_to_path
+    from .common.deps import add_deps_to_path
     add_deps_to_path()
     from .lst_fusion_plugin import LstFusionPlugin
     return LstFusionPlugin(iface)

@@ -3,8 +3,8 @@ from qgis.core import (QgsProcessingParameterEnum, QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer,
                        QgsProcessingOutputNumber)
 
-from ..core.align import RESAMPLING_METHODS, align_to_grid
-from ..core.raster_io import read_grid, read_units
+from ..preprocessing.align import RESAMPLING_METHODS, align_to_grid
+from ..common.raster_io import read_grid, read_units
 from .base import LstFusionAlgorithm
 
 

@@ -15,8 +15,8 @@ from qgis.core import (QgsProcessingAlgorithm, QgsProcessingException, QgsProces
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
-from ..core.errors import Cancelled, InputError
-from ..core.progress import Progress
+from ..common.errors import Cancelled, InputError
+from ..common.progress import Progress
 from .styling import fit_ramp_to_data
 
 ICON_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources", "icon.svg")

@@ -6,12 +6,12 @@ from qgis.core import (QgsCoordinateReferenceSystem, QgsProcessing, QgsProcessin
                        QgsProcessingParameterFolderDestination, QgsProcessingParameterNumber,
                        QgsProcessingParameterVectorLayer)
 
-from ..core.align import RESAMPLING_METHODS
-from ..core.build_series import FILL_METHODS, SeriesOptions, build_series
-from ..core.landsat import DEFAULT_MASK, QA_CLASSES
-from ..core.lst_units import UNIT_LABELS, UNITS as UNIT_NAMES
-from ..core.modis import LAYERS, QUALITY_RULES
-from ..core.series import read_pairs
+from ..preprocessing.align import RESAMPLING_METHODS
+from ..preprocessing.build_series import FILL_METHODS, SeriesOptions, build_series
+from ..preprocessing.landsat import DEFAULT_MASK, QA_CLASSES
+from ..common.units import UNIT_LABELS, UNITS as UNIT_NAMES
+from ..preprocessing.modis import LAYERS, QUALITY_RULES
+from ..common.pairs import read_pairs
 from .base import LstFusionAlgorithm
 from .landsat_lst import MASK_LABELS
 from .modis_lst import QUALITY_LABELS

@@ -3,8 +3,8 @@ from qgis.core import (QgsProcessingOutputString, QgsProcessingParameterDefiniti
                        QgsProcessingParameterFile, QgsProcessingParameterFileDestination,
                        QgsProcessingParameterNumber)
 
-from ..core.comparison import compare_entries, read_comparison_table
-from ..core.metrics import checked_ratio
+from ..evaluation.comparison import compare_entries, read_comparison_table
+from ..evaluation.metrics import checked_ratio
 from .base import LstFusionAlgorithm
 from .evaluate import optional_number
 

@@ -1,7 +1,7 @@
 """Parameters shared by the deep-learning algorithms (train, fuse)."""
 from qgis.core import QgsProcessingParameterDefinition, QgsProcessingParameterEnum
 
-from ..core.deep_device import DEVICES
+from ..models.deep.device import DEVICES
 
 DEVICE_OPTIONS = ["auto (CUDA GPU when available, else CPU)", "cpu", "cuda"]
 
@@ -13,7 +13,7 @@ def advanced(parameter: QgsProcessingParameterDefinition) -> QgsProcessingParame
 
 
 def device_parameter(name: str, tr) -> QgsProcessingParameterEnum:
-    """The DEVICE enum: auto, cpu, cuda (index into :data:`core.deep_device.DEVICES`)."""
+    """The DEVICE enum: auto, cpu, cuda (index into :data:`models.deep.device.DEVICES`)."""
     return QgsProcessingParameterEnum(name, tr("Device"), options=DEVICE_OPTIONS, defaultValue=0)
 
 
@@ -25,7 +25,7 @@ def device_name(index: int) -> str:
 def json_object(text: str, name: str, example: str) -> dict:
     """The JSON object a string parameter holds ({} when empty); InputError naming the parameter."""
     import json
-    from ..core.errors import InputError
+    from ..common.errors import InputError
     text = (text or "").strip()
     try:
         value = json.loads(text) if text else {}

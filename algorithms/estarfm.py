@@ -1,8 +1,8 @@
 """lstfusion:estarfm: ESTARFM fusion from two pairs bracketing the target, optionally bias-corrected."""
 from qgis.core import QgsProcessingOutputNumber, QgsProcessingParameterBoolean
 
-from ..models.classical import parse_date
-from ..models.estarfm import EstarfmParams, run_estarfm
+from ..common.dates import parse_user_date
+from ..models.classical.estarfm import EstarfmParams, run_estarfm
 from .classical_base import ALIGN_HINT, ClassicalFusionAlgorithm
 
 
@@ -71,7 +71,7 @@ class Estarfm(ClassicalFusionAlgorithm):
             significance=self.parameterAsDouble(parameters, self.SIGNIFICANCE, context),
             max_conversion=self.parameterAsDouble(parameters, self.MAX_CONVERSION, context),
             **self.common_values(parameters, context))
-        dates = [parse_date(self.parameterAsString(parameters, name, context), name)
+        dates = [parse_user_date(self.parameterAsString(parameters, name, context), name)
                  for name in (self.REF_DATE, self.REF2_DATE, self.TARGET_DATE)]
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         result = run_estarfm(self.raster_source(parameters, self.FINE_REF, context),

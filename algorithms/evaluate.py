@@ -9,11 +9,11 @@ from qgis.core import (QgsCoordinateReferenceSystem, QgsCoordinateTransform, Qgs
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer,
                        QgsProcessingUtils, QgsRasterLayer, QgsVectorLayer)
 
-from ..core.errors import InputError
-from ..core.mask import rasterize_polygons
-from ..core.metrics import DEFINITIONS, METRICS, checked_ratio, compute_metrics, resolution_ratio
-from ..core.raster_io import read_grid
-from ..core.tables import text_table, write_metrics_table
+from ..common.errors import InputError
+from ..preprocessing.mask import rasterize_polygons
+from ..evaluation.metrics import DEFINITIONS, METRICS, checked_ratio, compute_metrics, resolution_ratio
+from ..common.raster_io import read_grid
+from ..evaluation.tables import text_table, write_metrics_table
 from .base import StyleLoader, LstFusionAlgorithm
 
 ERROR_STYLE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources", "lst_error.qml")
@@ -96,7 +96,7 @@ class Evaluate(LstFusionAlgorithm):
 
     def process(self, parameters, context, feedback, progress):
         """Compute the metrics, write the table, the report and the optional error raster."""
-        from ..core.report import write_evaluation_report  # matplotlib: loaded when needed only
+        from ..evaluation.report import write_evaluation_report  # matplotlib: loaded when needed only
 
         prediction = self.raster_source(parameters, self.PREDICTION, context)
         reference = self.raster_source(parameters, self.REFERENCE, context)

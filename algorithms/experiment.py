@@ -7,11 +7,11 @@ from qgis.core import (QgsProcessingOutputFile, QgsProcessingOutputString, QgsPr
                        QgsProcessingParameterFolderDestination, QgsProcessingParameterNumber,
                        QgsProcessingParameterString)
 
-from ..core.errors import InputError
-from ..core.series import read_pairs
-from ..models.experiment import ExperimentConfig, run_experiment, select_test_dates
-from ..models.methods import CLASSICAL
-from ..models.registry import model_names
+from ..common.errors import InputError
+from ..common.pairs import read_pairs
+from ..workflows.experiment import ExperimentConfig, run_experiment, select_test_dates
+from ..workflows.methods import CLASSICAL
+from ..models.deep.architectures import model_names
 from .base import LstFusionAlgorithm
 from .deep_common import advanced, device_name, device_parameter, json_object
 
@@ -107,7 +107,7 @@ class Experiment(LstFusionAlgorithm):
 
     def process(self, parameters, context, feedback, progress):
         """Choose the test dates, then run the experiment engine."""
-        from ..core.deep_train import TrainConfig
+        from ..models.deep.train import TrainConfig
 
         pairs_path = self.parameterAsFile(parameters, self.PAIRS, context)
         names = self.method_names()

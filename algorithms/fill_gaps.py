@@ -8,9 +8,10 @@ from qgis.core import (QgsProcessingException, QgsProcessingOutputNumber, QgsPro
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer,
                        QgsProcessingParameterString, QgsProcessing)
 
-from ..core.gapfill import METHODS, fill_gaps
-from ..core.raster_io import read_units
-from ..core.series import parse_date, read_pairs
+from ..preprocessing.gapfill import METHODS, fill_gaps
+from ..common.raster_io import read_units
+from ..common.products import date_from_filename
+from ..common.pairs import read_pairs
 from .base import LstFusionAlgorithm
 
 METHOD_LABELS = ["Progressive focal mean (windows 3, 5, 7, ...; the survey's method)",
@@ -118,7 +119,7 @@ class FillGaps(LstFusionAlgorithm):
         if not pairs_path and not layers:
             raise QgsProcessingException(self.tr(
                 "The temporal method needs a pairs table (PAIRS) or several dated layers (SERIES)."))
-        series = [(parse_date(layer.source()), layer.source()) for layer in layers]
+        series = [(date_from_filename(layer.source()), layer.source()) for layer in layers]
         if pairs_path:
             rows = read_pairs(pairs_path)
             column = COLUMN_LABELS[self.parameterAsEnum(parameters, self.PAIRS_COLUMN, context)]
@@ -139,4 +140,4 @@ class FillGaps(LstFusionAlgorithm):
                 raise QgsProcessingException(self.tr(f"DATE: '{text}' is not a date (YYYY-MM-DD).")) from err
         here = os.path.normcase(os.path.abspath(source))
         known = [d for d, p in series if os.path.normcase(os.path.abspath(p)) == here]
-        return series, known[0] if known else parse_date(source)
+        return series, known[0] if known else date_from_filename(source)

@@ -5,9 +5,9 @@ from qgis.core import (QgsProcessingOutputNumber, QgsProcessingParameterFile,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
                        QgsProcessingParameterRasterLayer)
 
-from ..core.deep_fuse import fuse_paths
-from ..core.raster_io import read_units
-from ..models.registry import get_spec, model_names
+from ..models.deep.predict import fuse_paths
+from ..common.raster_io import read_units
+from ..models.deep.architectures import get_spec, model_names
 from .base import LstFusionAlgorithm
 from .deep_common import advanced, device_name, device_parameter
 

@@ -3,10 +3,10 @@ from qgis.core import (QgsProcessingException, QgsProcessingOutputFile, QgsProce
                        QgsProcessingParameterEnum, QgsProcessingParameterFile,
                        QgsProcessingParameterFolderDestination, QgsProcessingParameterString)
 
-from ..core.fuse_series import parse_date_selection, plan_series, run_series
-from ..core.raster_io import read_units
-from ..core.series import read_pairs
-from ..models.methods import CLASSICAL, FusionMethod
+from ..workflows.fuse_series import parse_date_selection, plan_series, run_series
+from ..common.raster_io import read_units
+from ..common.pairs import read_pairs
+from ..workflows.methods import CLASSICAL, FusionMethod
 from .deep_common import device_name, device_parameter
 from .base import LstFusionAlgorithm
 

@@ -3,8 +3,8 @@ from qgis.core import (QgsProcessingOutputNumber, QgsProcessingOutputString, Qgs
                        QgsProcessingParameterEnum, QgsProcessingParameterFile,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer)
 
-from ..core.landsat import DEFAULT_MASK, QA_CLASSES, landsat_to_lst
-from ..core.lst_units import UNIT_LABELS, UNITS as UNIT_NAMES
+from ..preprocessing.landsat import DEFAULT_MASK, QA_CLASSES, landsat_to_lst
+from ..common.units import UNIT_LABELS, UNITS as UNIT_NAMES
 from .base import LstFusionAlgorithm
 
 MASK_LABELS = ["Fill (bit 0)", "Dilated cloud (bit 1)", "Cirrus (bit 2)", "Cloud (bit 3)",

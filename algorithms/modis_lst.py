@@ -2,8 +2,8 @@
 from qgis.core import (QgsProcessingOutputNumber, QgsProcessingOutputString, QgsProcessingParameterEnum,
                        QgsProcessingParameterFile, QgsProcessingParameterRasterDestination)
 
-from ..core.lst_units import UNIT_LABELS, UNITS as UNIT_NAMES
-from ..core.modis import LAYERS, QUALITY_RULES, modis_to_lst
+from ..common.units import UNIT_LABELS, UNITS as UNIT_NAMES
+from ..preprocessing.modis import LAYERS, QUALITY_RULES, modis_to_lst
 from .base import LstFusionAlgorithm
 
 FILE_FILTER = "MODIS LST (*.hdf *.HDF *.tif *.TIF *.tiff);;All files (*.*)"

@@ -7,8 +7,8 @@ from qgis.core import (QgsProcessingOutputFile, QgsProcessingOutputNumber,
                        QgsProcessingParameterNumber)
 from qgis.PyQt.QtCore import QDate
 
-from ..core.sim_forcing import MAX_CLOUD_COVER, VARIABILITY
-from ..core.simulate import UNITS, SimulationSettings, simulate_series
+from ..simulation.forcing import MAX_CLOUD_COVER, VARIABILITY
+from ..simulation.simulate import UNITS, SimulationSettings, simulate_series
 from .base import LstFusionAlgorithm
 
 _DEFAULTS = SimulationSettings()

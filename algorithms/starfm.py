@@ -1,5 +1,5 @@
 """lstfusion:starfm: STARFM fusion from one fine/coarse pair and the coarse target."""
-from ..models.starfm import StarfmParams, run_starfm
+from ..models.classical.starfm import StarfmParams, run_starfm
 from .classical_base import ALIGN_HINT, ClassicalFusionAlgorithm
 
 

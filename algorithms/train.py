@@ -5,8 +5,8 @@ from qgis.core import (QgsProcessingOutputNumber, QgsProcessingParameterBoolean,
                        QgsProcessingParameterFileDestination, QgsProcessingParameterNumber,
                        QgsProcessingParameterString)
 
-from ..core.deep_train import TrainConfig, train_model
-from ..models.registry import get_spec, model_names
+from ..models.deep.train import TrainConfig, train_model
+from ..models.deep.architectures import get_spec, model_names
 from .base import LstFusionAlgorithm
 from .deep_common import advanced, device_name, device_parameter, json_object
 

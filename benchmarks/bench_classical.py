@@ -43,8 +43,8 @@ def yanco(name):
 
 # ---------------------------------------------------------------- tasks run in subprocesses
 def task_fast(method, out, bias=False, paths=None):
-    from lst_fusion_plugin.models.estarfm import EstarfmParams, run_estarfm
-    from lst_fusion_plugin.models.starfm import StarfmParams, run_starfm
+    from lst_fusion_plugin.models.classical.estarfm import EstarfmParams, run_estarfm
+    from lst_fusion_plugin.models.classical.starfm import StarfmParams, run_starfm
     paths = paths or {name: yanco(name) for name in FILES}
     if method == "estarfm":
         return run_estarfm(*paths.values(), out, EstarfmParams(bias_correction=bias))
@@ -55,7 +55,7 @@ def task_fast(method, out, bias=False, paths=None):
 def task_kernel_path():
     """Which ESTARFM path runs, and the time of the first kernel call (compilation or cache load)."""
     import numpy as np
-    from lst_fusion_plugin.models import estarfm_kernel
+    from lst_fusion_plugin.models.classical import estarfm_kernel
     compiled = estarfm_kernel.kernel()
     if compiled is None:
         return {"path": "numpy (numba missing or LST_FUSION_NO_NUMBA set)", "compile": 0.0}
@@ -68,7 +68,7 @@ def task_kernel_path():
 
 def task_reference(method, out, bias=False):
     import numpy as np
-    from lst_fusion_plugin.core.raster_io import read_array, read_grid, write_array
+    from lst_fusion_plugin.common.raster_io import read_array, read_grid, write_array
     from reference_fusion import estarfm_reference, starfm_reference
     arrays = {name: read_array(yanco(name)) for name in FILES}
     if method == "estarfm":
@@ -126,8 +126,8 @@ def line(label, m):
 def write_synthetic(folder, size=4000, rows_per_block=500):
     """Five size x size Kelvin rasters with fields, 33 px coarse blocks and gaps, written by blocks."""
     import numpy as np
-    from lst_fusion_plugin.core.grid import Grid
-    from lst_fusion_plugin.core.raster_io import RasterWriter
+    from lst_fusion_plugin.common.grid import Grid
+    from lst_fusion_plugin.common.raster_io import RasterWriter
     from helpers import srs_wkt
     grid = Grid(srs_wkt(32755), (400000.0, 30.0, 0.0, 6200000.0, 0.0, -30.0), size, size)
     rng = np.random.default_rng(0)
@@ -152,7 +152,7 @@ def write_synthetic(folder, size=4000, rows_per_block=500):
 
 def main():
     import numpy as np
-    from lst_fusion_plugin.core.raster_io import read_array
+    from lst_fusion_plugin.common.raster_io import read_array
     tmp = tempfile.mkdtemp(prefix="bench_classical_")
     print(f"classical fusion benchmark ({os.cpu_count()} CPU cores, shared; load average "
           f"{os.getloadavg()[0]:.1f} at start)\n")
@@ -191,8 +191,8 @@ def main():
     truth = {d: read_array(yanco(n)) for d, n in (("0205", "FINE_REF"), ("0308", "FINE_REF2"))}
     coarse = {d: read_array(yanco(n)) for d, n in (("0205", "COARSE_REF"), ("0308", "COARSE_REF2"),
                                                     ("0218", "COARSE_TARGET"))}
-    from lst_fusion_plugin.models.estarfm import EstarfmParams, run_estarfm
-    from lst_fusion_plugin.models.starfm import StarfmParams, run_starfm
+    from lst_fusion_plugin.models.classical.estarfm import EstarfmParams, run_estarfm
+    from lst_fusion_plugin.models.classical.starfm import StarfmParams, run_starfm
     for ref, target in (("0205", "0308"), ("0308", "0205")):
         fine_name = "FINE_REF" if ref == "0205" else "FINE_REF2"
         coarse_ref = "COARSE_REF" if ref == "0205" else "COARSE_REF2"

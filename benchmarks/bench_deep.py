@@ -49,8 +49,8 @@ def peak_mb() -> float:
 def model_file(folder: str, name: str) -> str:
     """A 1-band model file of architecture ``name`` (random weights: speed does not depend on them)."""
     import torch
-    from lst_fusion_plugin.core.model_file import ModelFile, save_model
-    from lst_fusion_plugin.models.registry import get_spec
+    from lst_fusion_plugin.models.deep.model_file import ModelFile, save_model
+    from lst_fusion_plugin.models.deep.architectures import get_spec
     torch.manual_seed(0)
     spec = get_spec(name)
     net = spec.build(1)
@@ -67,7 +67,7 @@ def forward_flops_per_pixel(name: str) -> float:
     """Forward FLOPs per output pixel of the 1-band network, counted on a 64 x 64 input."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
-    from lst_fusion_plugin.models.registry import get_spec
+    from lst_fusion_plugin.models.deep.architectures import get_spec
     net = get_spec(name).build(1).eval()
     x = torch.zeros(1, 1, 64, 64)
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
@@ -78,8 +78,8 @@ def forward_flops_per_pixel(name: str) -> float:
 def scene(folder: str, size: int):
     """Three size x size Kelvin rasters (fine ref, coarse ref, coarse target) with a few no-data pixels."""
     import numpy as np
-    from lst_fusion_plugin.core.grid import Grid
-    from lst_fusion_plugin.core.raster_io import write_array
+    from lst_fusion_plugin.common.grid import Grid
+    from lst_fusion_plugin.common.raster_io import write_array
     grid = Grid("", (0.0, 30.0, 0.0, 0.0, 0.0, -30.0), size, size)
     rng = np.random.default_rng(0)
     paths = []
@@ -94,7 +94,7 @@ def scene(folder: str, size: int):
 def run_raw(name: str, size: int) -> dict:
     import numpy as np
     import torch
-    from lst_fusion_plugin.core.model_file import load_model
+    from lst_fusion_plugin.models.deep.model_file import load_model
     torch.set_num_threads(2)
     with tempfile.TemporaryDirectory() as tmp:
         model = load_model(model_file(tmp, name))
@@ -112,7 +112,7 @@ def run_raw(name: str, size: int) -> dict:
 
 def run_fuse(name: str, size: int, tile: int) -> dict:
     import torch
-    from lst_fusion_plugin.core.deep_fuse import fuse_paths
+    from lst_fusion_plugin.models.deep.predict import fuse_paths
     torch.set_num_threads(2)
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp:
         model = model_file(tmp, name)
@@ -127,7 +127,7 @@ def run_fuse(name: str, size: int, tile: int) -> dict:
 
 def run_train(name: str, steps: int, batch: int, patch: int) -> dict:
     import torch
-    from lst_fusion_plugin.models.registry import get_spec
+    from lst_fusion_plugin.models.deep.architectures import get_spec
     torch.set_num_threads(2)
     torch.manual_seed(0)
     spec = get_spec(name)
@@ -159,12 +159,12 @@ def child(args) -> dict:
 def survey_patches() -> int:
     """Training patches per epoch at the survey's size: 34 triplets of 950 x 950, patch 95, stride 20."""
     import numpy as np
-    from lst_fusion_plugin.core.deep_train import patch_positions
+    from lst_fusion_plugin.models.deep.train import patch_positions
     return 34 * len(patch_positions(np.ones((950, 950), bool), 95, 20, 0.0))
 
 
 def main() -> None:
-    from lst_fusion_plugin.models.registry import get_spec, model_names
+    from lst_fusion_plugin.models.deep.architectures import get_spec, model_names
     parser = argparse.ArgumentParser(description="Deep fusion benchmarks")
     parser.add_argument("--models", default=",".join(model_names()))
     parser.add_argument("--size", type=int, default=1000)

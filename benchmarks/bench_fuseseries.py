@@ -27,9 +27,9 @@ def run_one(pairs, method, model_file, dates, out):
     """Child process: predict ``dates`` and print time and peak memory as JSON."""
     import torch
     torch.set_num_threads(2)
-    from lst_fusion_plugin.core.fuse_series import plan_series, run_series
-    from lst_fusion_plugin.core.series import read_pairs
-    from lst_fusion_plugin.models.methods import FusionMethod
+    from lst_fusion_plugin.workflows.fuse_series import plan_series, run_series
+    from lst_fusion_plugin.common.pairs import read_pairs
+    from lst_fusion_plugin.workflows.methods import FusionMethod
     fusion = FusionMethod(method, model_file or None, device="cpu")
     targets = [dt.date.fromisoformat(d) for d in dates.split(",")]
     plans = plan_series(read_pairs(pairs), fusion.pairs_needed(), targets, fusion.falls_back_to_one_pair())
@@ -56,7 +56,7 @@ def main():
     if args.child:
         run_one(*args.child)
         return
-    from lst_fusion_plugin.core.simulate import simulate_series
+    from lst_fusion_plugin.simulation.simulate import simulate_series
     work = tempfile.mkdtemp(prefix="bench_fuseseries_")
     started = time.perf_counter()
     series = simulate_series(os.path.join(work, "sim"), rows=args.size, cols=args.size, days=17, seed=3,

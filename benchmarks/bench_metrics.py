@@ -35,8 +35,8 @@ def link_plugin():
 
 def write_pair(folder, size):
     """Synthetic reference and prediction (K), written block by block."""
-    from lst_fusion_plugin.core.grid import Grid
-    from lst_fusion_plugin.core.raster_io import RasterWriter
+    from lst_fusion_plugin.common.grid import Grid
+    from lst_fusion_plugin.common.raster_io import RasterWriter
 
     grid = Grid("", (400000.0, 30.0, 0.0, 6150000.0, 0.0, -30.0), size, size)
     rng = np.random.default_rng(0)
@@ -56,7 +56,7 @@ def write_pair(folder, size):
 ENGINE = """
 import json, resource, sys, time
 sys.path.insert(0, {plugins!r})
-from lst_fusion_plugin.core.metrics import compute_metrics
+from lst_fusion_plugin.evaluation.metrics import compute_metrics
 t, cpu = time.perf_counter(), time.process_time()
 m = compute_metrics({pred!r}, {ref!r}, ergas_ratio=0.03)
 print(json.dumps({{"s": time.perf_counter() - t, "cpu": time.process_time() - cpu, "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
@@ -68,7 +68,7 @@ import json, resource, sys, time
 import numpy as np
 sys.path.insert(0, {plugins!r})
 from skimage.metrics import structural_similarity
-from lst_fusion_plugin.core.raster_io import read_array
+from lst_fusion_plugin.common.raster_io import read_array
 t, cpu = time.perf_counter(), time.process_time()
 p, r = read_array({pred!r}).astype(np.float64), read_array({ref!r}).astype(np.float64)
 v = np.isfinite(p) & np.isfinite(r)
@@ -85,8 +85,8 @@ print(json.dumps({{"s": time.perf_counter() - t, "cpu": time.process_time() - cp
 REPORT = """
 import json, resource, sys, time
 sys.path.insert(0, {plugins!r})
-from lst_fusion_plugin.core.metrics import compute_metrics
-from lst_fusion_plugin.core.report import write_evaluation_report
+from lst_fusion_plugin.evaluation.metrics import compute_metrics
+from lst_fusion_plugin.evaluation.report import write_evaluation_report
 m = compute_metrics({pred!r}, {ref!r}, ergas_ratio=0.03)
 t, cpu = time.perf_counter(), time.process_time()
 write_evaluation_report({html!r}, m, {pred!r}, {ref!r})

@@ -33,8 +33,8 @@ def make_inputs(folder, size):
     import numpy as np
     from osgeo import gdal, osr
     from scipy import ndimage
-    from lst_fusion_plugin.core.grid import Grid
-    from lst_fusion_plugin.core.raster_io import write_array
+    from lst_fusion_plugin.common.grid import Grid
+    from lst_fusion_plugin.common.raster_io import write_array
 
     rng = np.random.default_rng(0)
     srs = osr.SpatialReference()
@@ -77,10 +77,10 @@ def peak_mib():
 
 def run_case(case, folder):
     """Run one case in this process; return the number of pixels processed."""
-    from lst_fusion_plugin.core import gapfill
-    from lst_fusion_plugin.core.landsat import landsat_to_lst
-    from lst_fusion_plugin.core.modis import modis_to_lst
-    from lst_fusion_plugin.core.raster_io import read_array, read_grid
+    from lst_fusion_plugin.preprocessing import gapfill
+    from lst_fusion_plugin.preprocessing.landsat import landsat_to_lst
+    from lst_fusion_plugin.preprocessing.modis import modis_to_lst
+    from lst_fusion_plugin.common.raster_io import read_array, read_grid
 
     cloudy = os.path.join(folder, "lst_20191105.tif")
     out = os.path.join(folder, f"out_{case}.tif")

@@ -23,7 +23,7 @@ PLUGINS = os.path.join(REPO, ".build", "plugins")
 CHILD = r"""
 import json, os, resource, sys, time
 sys.path.insert(0, {plugins!r})
-from lst_fusion_plugin.core.simulate import simulate_series
+from lst_fusion_plugin.simulation.simulate import simulate_series
 started = time.perf_counter()
 result = simulate_series({folder!r}, **{settings!r})
 seconds = time.perf_counter() - started
@@ -37,9 +37,9 @@ NAIVE = r"""
 import json, sys
 import numpy as np
 sys.path.insert(0, {plugins!r})
-from lst_fusion_plugin.core.align import align_to_grid
-from lst_fusion_plugin.core.raster_io import read_array
-from lst_fusion_plugin.core.simulate import simulate_series
+from lst_fusion_plugin.preprocessing.align import align_to_grid
+from lst_fusion_plugin.common.raster_io import read_array
+from lst_fusion_plugin.simulation.simulate import simulate_series
 out = {{}}
 for level in ("low", "medium", "high"):
     result = simulate_series({folder!r} + "/" + level, rows=400, cols=400, days=49, cloud_fraction=0.0,

@@ -25,10 +25,10 @@ YANCO = os.path.normpath(os.path.join(REPO, "..", "shared", "data", "yanco"))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from lst_fusion_plugin.core.deep_fuse import fuse_paths  # noqa: E402
-from lst_fusion_plugin.core.deep_train import TrainConfig, train_model  # noqa: E402
-from lst_fusion_plugin.core.progress import Progress  # noqa: E402
-from lst_fusion_plugin.core.raster_io import read_array  # noqa: E402
+from lst_fusion_plugin.models.deep.predict import fuse_paths  # noqa: E402
+from lst_fusion_plugin.models.deep.train import TrainConfig, train_model  # noqa: E402
+from lst_fusion_plugin.common.progress import Progress  # noqa: E402
+from lst_fusion_plugin.common.raster_io import read_array  # noqa: E402
 
 
 def scores(pred: np.ndarray, ref: np.ndarray) -> str:

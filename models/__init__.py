@@ -1,1 +1,1 @@
-"""Fusion methods: one module per method; deep models are listed in :mod:`.registry`."""
+"""Fusion methods, classical (:mod:`.classical`) and deep (:mod:`.deep`)."""

@@ -71,7 +71,7 @@ def run(step, algorithm, parameters):
 
 def naive_prediction(fine_ref, coarse_ref, coarse_target, out):
     """The baseline every method must beat: fine_ref + (coarse_target - coarse_ref), in K."""
-    from lst_fusion_plugin.core.raster_io import read_array, read_grid, read_units, write_array
+    from lst_fusion_plugin.common.raster_io import read_array, read_grid, read_units, write_array
     values = read_array(fine_ref) + read_array(coarse_target) - read_array(coarse_ref)
     return write_array(out, values, read_grid(fine_ref), units=read_units(fine_ref))
 
@@ -153,7 +153,7 @@ def simulated_chain(out):
     sim = run("4. Simulate a 300 x 300 (9 x 9 km) scene over 33 days", "lstfusion:simulate", {
         "DATES": 33, "START_DATE": "2023-07-01", "ROWS": 300, "COLS": 300, "VARIABILITY": 1,
         "CLOUD_FRACTION": 0.05, "SEED": 2024, "OUTPUT_FOLDER": os.path.join(out, "simulation")})
-    from lst_fusion_plugin.core.simulate import load_simulation
+    from lst_fusion_plugin.simulation.simulate import load_simulation
     scene = load_simulation(sim["OUTPUT_FOLDER"])
     fine_dates = sorted(scene.fine)
     targets = [mid_interval_date(scene, lo, hi) for lo, hi in zip(fine_dates, fine_dates[1:])]
@@ -198,8 +198,8 @@ def yanco_chain(out, yanco):
                               "FINE_REF2": landsat["2016-03-08"], "COARSE_REF2": modis["2016-03-08"],
                               "COARSE_TARGET": modis["2016-02-18"], "BIAS_CORRECTION": True,
                               "OUTPUT": os.path.join(out, "ubestarfm_2016-02-18.tif")})
-    from lst_fusion_plugin.core.metrics import pixel_size_m
-    from lst_fusion_plugin.core.raster_io import read_grid
+    from lst_fusion_plugin.evaluation.metrics import pixel_size_m
+    from lst_fusion_plugin.common.raster_io import read_grid
     compare_and_print(out, rows, ratio=pixel_size_m(read_grid(landsat["2016-02-05"])) / 926.625)
 
 

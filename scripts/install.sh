@@ -2,7 +2,7 @@
 # Deploys the plugin into a QGIS profile for desktop use, enables it, and installs
 # the pinned torch (and the optional numba) into the plugin-owned folder that the plugin adds to sys.path.
 #   QGIS_PROFILE_DIR  profile folder (default: ~/.local/share/QGIS/QGIS3/profiles/default)
-#   LST_FUSION_DEPS   folder for torch (default: see core/deps.py)
+#   LST_FUSION_DEPS   folder for torch (default: see common/deps.py)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 profile="${QGIS_PROFILE_DIR:-$HOME/.local/share/QGIS/QGIS3/profiles/default}"
@@ -12,7 +12,7 @@ echo "install: deploying the plugin to $target"
 rm -rf "$target.new"
 mkdir -p "$target.new"
 (cd "$repo" && cp -r __init__.py lst_fusion_plugin.py provider.py metadata.txt README.md LICENSE \
-   algorithms core models resources "$target.new"/)
+   algorithms common preprocessing evaluation simulation models workflows resources "$target.new"/)
 find "$target.new" -name __pycache__ -prune -exec rm -rf {} +
 rm -rf "$target" && mv "$target.new" "$target"
 
@@ -32,8 +32,8 @@ with open(ini, "w") as f:
 PY
 echo "install: enabled in $ini"
 
-deps=$(cd "$repo" && /usr/bin/python3 -c "from core.deps import deps_dir; print(deps_dir())")
-version=$(cd "$repo" && /usr/bin/python3 -c "from core.deps import TORCH_VERSION; print(TORCH_VERSION)")
+deps=$(cd "$repo" && /usr/bin/python3 -c "from common.deps import deps_dir; print(deps_dir())")
+version=$(cd "$repo" && /usr/bin/python3 -c "from common.deps import TORCH_VERSION; print(TORCH_VERSION)")
 if PYTHONPATH="$deps" /usr/bin/python3 -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '$version')" 2>/dev/null; then
   echo "install: torch $version present in $deps"
 else

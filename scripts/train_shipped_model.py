@@ -3,7 +3,7 @@
     .venv/bin/python scripts/train_shipped_model.py [--epochs N] [--out FOLDER]
 
 The training data is a series made by the plugin's own simulator
-(``core.simulate``, seed 101: a fine image every 4 days, no clouds), so anyone
+(``simulation.simulate``, seed 101: a fine image every 4 days, no clouds), so anyone
 can reproduce the file: same seed, same torch version and 2 CPU threads give
 the same weights. No scene or date that ``make demo`` evaluates (simulator
 seed 2024) is used. The summary (edcstfn_default.md) records the settings,
@@ -26,11 +26,11 @@ if not os.path.exists(os.path.join(REPO, ".build", "plugins", "lst_fusion_plugin
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from lst_fusion_plugin.core.deep_fuse import fuse_paths  # noqa: E402
-from lst_fusion_plugin.core.deep_train import TrainConfig, train_model  # noqa: E402
-from lst_fusion_plugin.core.progress import Progress  # noqa: E402
-from lst_fusion_plugin.core.raster_io import read_array  # noqa: E402
-from lst_fusion_plugin.core.simulate import simulate_series  # noqa: E402
+from lst_fusion_plugin.models.deep.predict import fuse_paths  # noqa: E402
+from lst_fusion_plugin.models.deep.train import TrainConfig, train_model  # noqa: E402
+from lst_fusion_plugin.common.progress import Progress  # noqa: E402
+from lst_fusion_plugin.common.raster_io import read_array  # noqa: E402
+from lst_fusion_plugin.simulation.simulate import simulate_series  # noqa: E402
 
 SERIES = dict(rows=192, cols=192, days=49, revisit=4, cloud_fraction=0.0, seed=101, write_truth=False)
 TEST_SERIES = dict(rows=160, cols=160, days=33, cloud_fraction=0.0, seed=7)

@@ -5,8 +5,8 @@ import numpy as np
 
 from conftest import yanco
 from helpers import srs_wkt
-from lst_fusion_plugin.core.grid import Grid
-from lst_fusion_plugin.core.raster_io import read_array, read_grid, write_array
+from lst_fusion_plugin.common.grid import Grid
+from lst_fusion_plugin.common.raster_io import read_array, read_grid, write_array
 
 ESTARFM_NAMES = ("FINE_REF", "COARSE_REF", "FINE_REF2", "COARSE_REF2", "COARSE_TARGET")
 YANCO_FILES = {

@@ -7,7 +7,7 @@ fine texture. Coarse images are the fine ones averaged over ``factor`` x
 ``factor`` pixels, bilinear back on the fine grid, plus a per-date sensor bias
 and noise, as MODIS aligned onto Landsat. Values in Kelvin; arrays (rows, cols).
 Tests need scenes of 32-48 pixels in milliseconds; the plugin's realistic
-simulator is ``core.simulate`` (``lstfusion:simulate``).
+simulator is ``simulation.simulate`` (``lstfusion:simulate``).
 """
 import datetime
 import os
@@ -16,9 +16,9 @@ from typing import List
 import numpy as np
 from scipy import ndimage
 
-from lst_fusion_plugin.core.coarse_simulation import simulate_coarse
-from lst_fusion_plugin.core.grid import Grid
-from lst_fusion_plugin.core.raster_io import write_array
+from lst_fusion_plugin.models.deep.coarse_simulation import simulate_coarse
+from lst_fusion_plugin.common.grid import Grid
+from lst_fusion_plugin.common.raster_io import write_array
 
 # class: (base offset K, heating sensitivity)
 CLASSES = ((-4.0, 0.4), (2.0, 1.0), (4.0, 1.3), (-8.0, 0.2), (3.0, 0.8))
