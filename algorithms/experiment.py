@@ -10,8 +10,7 @@ from qgis.core import (QgsProcessingOutputFile, QgsProcessingOutputString, QgsPr
 from ..common.errors import InputError
 from ..common.pairs import read_pairs
 from ..workflows.experiment import ExperimentConfig, run_experiment, select_test_dates
-from ..workflows.methods import CLASSICAL
-from ..models.deep.architectures import model_names
+from ..models.registry import method_names
 from .base import LstFusionAlgorithm
 from .deep_common import advanced, device_name, device_parameter, json_object
 
@@ -55,15 +54,15 @@ class Experiment(LstFusionAlgorithm):
             "comparison_report.html. SUMMARY holds the per-method table as JSON (handy with "
             "qgis_process --json).")
 
-    def method_names(self):
+    def method_choices(self):
         """Options of METHODS: the classical methods, then the registered deep models."""
-        return list(CLASSICAL) + model_names()
+        return method_names(("classical", "deep"))
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS's name)
         """Parameters: PAIRS, METHODS, test-date choice, training settings -> OUTPUT_FOLDER and the report."""
         self.addParameter(QgsProcessingParameterFile(self.PAIRS, self.tr("Pairs table (date,fine,coarse)"),
                                                      extension="csv"))
-        names = self.method_names()
+        names = self.method_choices()
         self.addParameter(QgsProcessingParameterEnum(
             self.METHODS, self.tr("Methods"), options=names, allowMultiple=True,
             defaultValue=list(range(len(names)))))
@@ -110,7 +109,7 @@ class Experiment(LstFusionAlgorithm):
         from ..models.deep.train import TrainConfig
 
         pairs_path = self.parameterAsFile(parameters, self.PAIRS, context)
-        names = self.method_names()
+        names = self.method_choices()
         methods = [names[i] for i in self.parameterAsEnums(parameters, self.METHODS, context)]
         test_dates = select_test_dates(read_pairs(pairs_path), self._dates(parameters, context),
                                        self.parameterAsInt(parameters, self.LAST_N, context),

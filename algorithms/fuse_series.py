@@ -6,7 +6,8 @@ from qgis.core import (QgsProcessingException, QgsProcessingOutputFile, QgsProce
 from ..workflows.fuse_series import parse_date_selection, plan_series, run_series
 from ..common.raster_io import read_units
 from ..common.pairs import read_pairs
-from ..workflows.methods import CLASSICAL, FusionMethod
+from ..models.registry import get_method, method_names
+from ..workflows.methods import FusionMethod
 from .deep_common import device_name, device_parameter
 from .base import LstFusionAlgorithm
 
@@ -27,9 +28,8 @@ class FuseSeries(LstFusionAlgorithm):
     REUSED = "REUSED"
     SKIPPED = "SKIPPED"
 
-    METHODS = list(CLASSICAL) + ["model"]
-    METHOD_LABELS = ["STARFM (one pair)", "ESTARFM (two pairs)",
-                     "ESTARFM with local bias correction (ubESTARFM)", "Deep model (MODEL_FILE)"]
+    METHODS = method_names(("classical", "model"))
+    METHOD_LABELS = [get_method(name).label for name in METHODS]
 
     NAME = "fuseseries"
     DISPLAY_NAME = "Fuse a series (daily fine LST over a period)"

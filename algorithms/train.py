@@ -6,7 +6,7 @@ from qgis.core import (QgsProcessingOutputNumber, QgsProcessingParameterBoolean,
                        QgsProcessingParameterString)
 
 from ..models.deep.train import TrainConfig, train_model
-from ..models.deep.architectures import get_spec, model_names
+from ..models.registry import get_method, method_names
 from .base import LstFusionAlgorithm
 from .deep_common import advanced, device_name, device_parameter, json_object
 
@@ -40,7 +40,7 @@ class TrainModel(LstFusionAlgorithm):
     DISPLAY_NAME = "Train deep fusion model"
     GROUP = "Deep learning fusion"
     GROUP_ID = "deep"
-    HELP = ("Trains a deep spatio-temporal fusion model (" + ", ".join(get_spec(n).display_name for n in model_names())
+    HELP = ("Trains a deep spatio-temporal fusion model (" + ", ".join(get_method(n).label for n in method_names(("deep",)))
             + ") on your own series and writes a "
             "model file (.pt) for 'Fuse with a deep model' (lstfusion:fuse).\n\n"
             "PAIRS: a CSV pairs table with header date,fine,coarse (ISO dates; paths relative to the "
@@ -69,9 +69,9 @@ class TrainModel(LstFusionAlgorithm):
         """Parameters: PAIRS, MODEL, DEVICE, training options -> OUTPUT (model file)."""
         self.addParameter(QgsProcessingParameterFile(
             self.PAIRS, self.tr("Pairs table (CSV: date,fine,coarse)"), extension="csv"))
-        names = model_names()
+        names = method_names(("deep",))
         self.addParameter(QgsProcessingParameterEnum(
-            self.MODEL, self.tr("Model"), options=[get_spec(n).display_name for n in names], defaultValue=0))
+            self.MODEL, self.tr("Model"), options=[get_method(n).label for n in names], defaultValue=0))
         self.addParameter(device_parameter(self.DEVICE, self.tr))
         self.addParameter(QgsProcessingParameterNumber(
             self.EPOCHS, self.tr("Maximum epochs"), QgsProcessingParameterNumber.Integer, 30, minValue=1))
@@ -121,7 +121,7 @@ class TrainModel(LstFusionAlgorithm):
         hyper = json_object(self.parameterAsString(parameters, self.HYPERPARAMETERS, context),
                             self.HYPERPARAMETERS, '{"pretrain_batches": 100}')
         config = TrainConfig(
-            model=model_names()[self.parameterAsEnum(parameters, self.MODEL, context)],
+            model=method_names(("deep",))[self.parameterAsEnum(parameters, self.MODEL, context)],
             epochs=self.parameterAsInt(parameters, self.EPOCHS, context),
             batch_size=self.parameterAsInt(parameters, self.BATCH_SIZE, context),
             patience=self.parameterAsInt(parameters, self.PATIENCE, context),

@@ -23,7 +23,8 @@ from ..common.errors import InputError
 from .fuse_series import plan_series
 from ..common.progress import Progress, ensure
 from ..common.pairs import PairRow, read_pairs, write_pairs
-from .methods import CLASSICAL, FusionMethod
+from ..models.registry import get_method
+from .methods import FusionMethod
 
 
 def select_test_dates(pairs: Sequence[PairRow], dates: Optional[Sequence[dt.date]] = None,
@@ -52,8 +53,8 @@ def select_test_dates(pairs: Sequence[PairRow], dates: Optional[Sequence[dt.date
 class ExperimentConfig:
     """Settings of one experiment.
 
-    ``methods``: names in ``models.methods.CLASSICAL`` or of the deep-model
-    registry. ``train``: a ``models.deep.train.TrainConfig`` used for every deep
+    ``methods``: names in :mod:`models.registry` (classical methods and deep
+    architectures, which are trained first). ``train``: a ``models.deep.train.TrainConfig`` used for every deep
     model (its ``model`` is set per model); ``hyperparameters`` maps a model
     name to its hyperparameter overrides. ``ergas_ratio``: fine / coarse pixel size.
     """
@@ -84,9 +85,9 @@ def run_experiment(pairs_path: str, folder: str, config: ExperimentConfig,
     """
     progress = ensure(progress)
     pairs = read_pairs(pairs_path)
-    deep = [m for m in config.methods if m not in CLASSICAL]
+    deep = [m for m in config.methods if get_method(m).trainable]
     os.makedirs(os.path.join(folder, "predictions"), exist_ok=True)
-    methods = [FusionMethod(m) for m in config.methods if m in CLASSICAL]
+    methods = [FusionMethod(m) for m in config.methods if not get_method(m).trainable]
     train_share = 60.0 if deep else 0.0
     if deep:
         table = training_table(pairs, config.test_dates, os.path.join(folder, "train_pairs.csv"))

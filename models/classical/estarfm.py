@@ -532,3 +532,11 @@ def run_estarfm(fine_ref: str, coarse_ref: str, fine_ref2: str, coarse_ref2: str
     rows, cols = inputs.grid.shape
     return {"units": inputs.units, "thresholds": thresholds,
             "valid_fraction": counters["predicted"] / float(rows * cols), **counters}
+
+
+def predict_plan(plan, out_path: str, settings: Dict, progress: Progress) -> Dict:
+    """ESTARFM (ubESTARFM with ``bias_correction``) for one planned date: the pair before and after."""
+    first, second = plan.references
+    return run_estarfm(first.fine, first.coarse, second.fine, second.coarse, plan.target.coarse, out_path,
+                       EstarfmParams(**settings), dates=(first.date, second.date, plan.date),
+                       progress=progress)

@@ -171,3 +171,10 @@ def run_starfm(fine_ref: str, coarse_ref: str, coarse_target: str, out_path: str
     rows, cols = inputs.grid.shape
     return {"units": inputs.units, "threshold": threshold, "predicted": counters["predicted"],
             "valid_fraction": counters["predicted"] / float(rows * cols)}
+
+
+def predict_plan(plan, out_path: str, settings: Dict, progress: Progress) -> Dict:
+    """STARFM for one planned date (:class:`common.pairs.DatePlan`, one reference pair)."""
+    ref = plan.references[0]
+    return run_starfm(ref.fine, ref.coarse, plan.target.coarse, out_path, StarfmParams(**settings),
+                      progress=progress)

@@ -181,3 +181,15 @@ def fuse_paths(model_path: str, fine_ref: str, coarse_ref: str, coarse_target: s
             flush()
     return {"tiles": total, "valid_fraction": valid / float(rows * cols),
             "device": str(torch_device), "model": model.architecture}
+
+
+def predict_plan(plan, out_path: str, settings: dict, progress: Progress) -> dict:
+    """A trained model (``settings['model_file']``, ``settings['device']``) for one planned date.
+
+    Uses the second reference pair when the plan has one.
+    """
+    first = plan.references[0]
+    second = plan.references[1] if len(plan.references) == 2 else None
+    return fuse_paths(settings["model_file"], first.fine, first.coarse, plan.target.coarse, out_path,
+                      fine_ref2=second.fine if second else None, coarse_ref2=second.coarse if second else None,
+                      device=settings.get("device", "auto"), progress=progress)
