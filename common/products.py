@@ -18,7 +18,8 @@ _DOY = re.compile(r"doy(\d{4})(\d{3})", re.IGNORECASE)
 _YMD = re.compile(r"(?<!\d)(\d{4})([-_]?)(\d{2})\2(\d{2})(?!\d)")
 RASTER_EXTENSIONS = (".tif", ".tiff", ".hdf")
 ARCHIVE_EXTENSIONS = (".tar", ".tar.gz", ".tgz", ".zip")
-THERMAL_BAND_FILE = re.compile(r"_ST_B(10|6)\.tiff?$", re.IGNORECASE)
+THERMAL_BAND = re.compile(r"_ST_B(10|6)(?=[._])", re.IGNORECASE)
+"""The Landsat C2 L2 surface temperature band in a name: ST_B10 (Landsat 8/9) or ST_B6 (4-7)."""
 COMPANION_LAYER = re.compile(r"QC_(Day|Night)|_view_|Emis_|Clear_(day|night)_cov|_QA_PIXEL|_ST_QA|_SR_B\d|"
                         r"_QA_RADSAT|_QA_AEROSOL|_ST_(TRAD|URAD|DRAD|ATRAN|EMIS|EMSD|CDIST|B11)", re.IGNORECASE)
 
@@ -27,6 +28,11 @@ LOOKS_MODIS = re.compile(r"modis|M[OY]D\d\d", re.IGNORECASE)
 
 DATE_FORMATS = ("LC08_L2SP_PPPRRR_YYYYMMDD_...", "MOD11A1.AYYYYDDD...", "YYYYMMDD", "YYYY-MM-DD")
 
+
+
+def is_thermal_band_file(name: str) -> bool:
+    """True for a GeoTIFF file name of a Landsat surface temperature band (``*_ST_B10.TIF``)."""
+    return bool(THERMAL_BAND.search(name)) and name.lower().endswith((".tif", ".tiff"))
 
 
 def date_from_filename(path: str) -> dt.date:

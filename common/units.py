@@ -12,13 +12,16 @@ UNITS = ("kelvin", "celsius")
 UNIT_LABELS = ("Kelvin", "Degrees Celsius")
 """Names of :data:`UNITS` shown to users."""
 
+UNIT_SYMBOLS = {"kelvin": "K", "celsius": "°C"}
+"""Symbols of :data:`UNITS` in tables, legends and band descriptions."""
+
 KELVIN_AT_0C = 273.15
 
 KELVIN_THRESHOLD = 150.0
 """A raster without units metadata whose mean is above this is taken to be in Kelvin."""
 
 
-def check_units(units: str) -> str:
+def require_known_units(units: str) -> str:
     """The units name, or InputError when it is neither 'kelvin' nor 'celsius'."""
     if units not in UNITS:
         raise InputError(f"Unknown units '{units}'; use 'kelvin' or 'celsius'.")
@@ -27,14 +30,14 @@ def check_units(units: str) -> str:
 
 def from_kelvin(kelvin: np.ndarray, units: str) -> np.ndarray:
     """Kelvin values (NaN = no-data) converted to ``units``; NaN stays NaN."""
-    if check_units(units) == "celsius":
+    if require_known_units(units) == "celsius":
         return kelvin - np.float32(KELVIN_AT_0C)
     return kelvin
 
 
 def to_kelvin(values: np.ndarray, units: str) -> np.ndarray:
     """Values in ``units`` converted to Kelvin; NaN stays NaN."""
-    if check_units(units) == "celsius":
+    if require_known_units(units) == "celsius":
         return values + np.float32(KELVIN_AT_0C)
     return values
 

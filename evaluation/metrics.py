@@ -250,7 +250,7 @@ def compute_metrics(pred_path: str, ref_path: str, mask_path: Optional[str] = No
     """Metrics of band ``band`` of a prediction raster against the same band of a reference raster.
 
     Both must share one grid (InputError naming the difference otherwise) and the
-    same units (:func:`check_units`: a Celsius/Kelvin mismatch is an InputError).
+    same units (:func:`common_units`: a Celsius/Kelvin mismatch is an InputError).
     ``mask_path`` is a raster on the same grid: pixels that are no-data or 0 in it
     are left out. ``error_path``, when given, receives P - R as a Float32 GeoTIFF
     (no-data where a pixel is not evaluated). Reads row blocks in two passes
@@ -267,7 +267,7 @@ def compute_metrics(pred_path: str, ref_path: str, mask_path: Optional[str] = No
     for path, ds in zip((pred_path, ref_path), datasets):
         if band > ds.RasterCount:
             raise InputError(f"{path} has {ds.RasterCount} band(s); band {band} was asked for.")
-    units = check_units(pred_path, ref_path, band)
+    units = common_units(pred_path, ref_path, band)
     mask_ds = open_raster(mask_path) if mask_path else None
     rows_per_block = _rows_per_block(datasets[0].GetRasterBand(band).GetBlockSize()[1], grid.width)
     blocks = -(-grid.height // rows_per_block)
@@ -324,7 +324,7 @@ def _rows_per_block(file_block_rows: int, width: int) -> int:
     return rows
 
 
-def check_units(pred_path: str, ref_path: str, band: int = 1) -> Optional[str]:
+def common_units(pred_path: str, ref_path: str, band: int = 1) -> Optional[str]:
     """The common units of prediction and reference, or InputError when they differ."""
     pred_units, pred_how = units_of(pred_path, band)
     ref_units, ref_how = units_of(ref_path, band)

@@ -21,12 +21,12 @@ from matplotlib.figure import Figure
 
 from .metrics import DEFINITIONS, METRICS
 from ..common.raster_io import read_decimated
+from ..common.units import UNIT_SYMBOLS
 from .tables import display_value, metric_unit
 
 PREVIEW_SIZE = 800
 """Largest side, in pixels, of the decimated view the figures are drawn from."""
 
-UNIT_LABELS = {"kelvin": "K", "celsius": "°C"}
 
 _STYLE = """
 body { font-family: sans-serif; margin: 2em; max-width: 1200px; color: #222; }
@@ -84,7 +84,7 @@ def _fmt(value) -> str:
 
 
 def _units_label(units: Optional[str]) -> str:
-    return UNIT_LABELS.get(units, "")
+    return UNIT_SYMBOLS.get(units, "")
 
 
 # ---------------------------------------------------------------- evaluation

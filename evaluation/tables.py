@@ -11,6 +11,7 @@ import os
 from typing import Dict, List, Sequence
 
 from ..common.errors import InputError
+from ..common.units import UNIT_SYMBOLS
 from .metrics import DEFINITIONS, METRICS
 
 TABLE_FORMATS = (".csv", ".json")
@@ -85,7 +86,7 @@ def metric_unit(name: str, units) -> str:
     """Unit of a metric for display: K or °C for the temperature errors, else its own unit."""
     unit = DEFINITIONS[name][1]
     if unit == "units of the images":
-        return {"kelvin": "K", "celsius": "°C"}.get(units, "")
+        return UNIT_SYMBOLS.get(units, "")
     return "" if unit == "-" else unit
 
 

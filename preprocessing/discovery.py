@@ -7,7 +7,7 @@ from osgeo import gdal
 
 from ..common.errors import InputError
 from ..common.products import (ARCHIVE_EXTENSIONS, COMPANION_LAYER, LOOKS_LANDSAT, LOOKS_MODIS, RASTER_EXTENSIONS,
-                               THERMAL_BAND_FILE, date_from_filename)
+                               date_from_filename, is_thermal_band_file)
 
 
 def _raster_files(folder: str) -> Tuple[List[str], List[str]]:
@@ -43,7 +43,7 @@ def find_landsat(folder: str) -> Tuple[List[Tuple[dt.date, str]], List[str]]:
         tifs += inside
         if not inside:
             unread.append(archive)
-    thermal = [p for p in tifs if THERMAL_BAND_FILE.search(os.path.basename(p))]
+    thermal = [p for p in tifs if is_thermal_band_file(os.path.basename(p))]
     chosen = thermal or [p for p in tifs if not COMPANION_LAYER.search(os.path.basename(p))]
     return sorted((date_from_filename(p), p) for p in chosen), unread
 
@@ -56,7 +56,7 @@ def archive_thermal_bands(archive: str) -> List[str]:
     prefix = "/vsizip/" if archive.lower().endswith(".zip") else "/vsitar/"
     root = prefix + os.path.abspath(archive)
     members = gdal.ReadDirRecursive(root) or []
-    return sorted(f"{root}/{m}" for m in members if THERMAL_BAND_FILE.search(os.path.basename(m)))
+    return sorted(f"{root}/{m}" for m in members if is_thermal_band_file(os.path.basename(m)))
 
 
 def find_modis(folder: str) -> Tuple[List[Tuple[dt.date, str]], List[str]]:

@@ -27,7 +27,8 @@ from osgeo import gdal
 
 from ..common.errors import InputError
 from ..common.grid import Grid
-from ..common.units import check_units, from_kelvin, to_kelvin
+from ..common.products import THERMAL_BAND
+from ..common.units import require_known_units, from_kelvin, to_kelvin
 from ..common.progress import Progress, ensure
 from ..common.raster_io import RasterWriter, grid_of, open_raster, raw_gaps, read_units
 
@@ -40,7 +41,6 @@ C2_SCALE = 0.00341802
 C2_OFFSET = 149.0
 """Collection 2 Level-2 surface temperature: Kelvin = DN x C2_SCALE + C2_OFFSET."""
 
-_THERMAL = re.compile(r"_ST_B(10|6)(?=[._])", re.IGNORECASE)
 _OTHER_BANDS = re.compile(r"_(SR_B\d+|ST_QA|ST_TRAD|ST_URAD|ST_DRAD|ST_ATRAN|ST_EMIS|ST_EMSD|ST_CDIST|"
                           r"QA_PIXEL|QA_RADSAT|QA_AEROSOL|SR_QA_AEROSOL|ST_B11)(?=[._])", re.IGNORECASE)
 _MODIS_NAME = re.compile(r"M[OY]D11|\.hdf$", re.IGNORECASE)
@@ -123,7 +123,7 @@ def _read_text(path: str) -> str:
 def find_mtl(band_path: str) -> Optional[str]:
     """The scene's ``<product id>_MTL.txt`` (or ``.xml``) beside a band file, if present."""
     folder, name = os.path.split(band_path)
-    match = _THERMAL.search(name)
+    match = THERMAL_BAND.search(name)
     if not match:
         return None
     prefix = name[: match.start()].lower()
@@ -137,7 +137,7 @@ def find_mtl(band_path: str) -> Optional[str]:
 def find_qa_pixel(band_path: str) -> Optional[str]:
     """The scene's QA_PIXEL file beside a thermal band file, if present."""
     folder, name = os.path.split(band_path)
-    match = _THERMAL.search(name)
+    match = THERMAL_BAND.search(name)
     if not match:
         return None
     candidate = name[: match.start()] + "_QA_PIXEL" + name[match.end():]
@@ -163,7 +163,7 @@ def open_landsat(path: str, qa_path: Optional[str] = None, mtl_path: Optional[st
                          "'MODIS LST' (lstfusion:modislst) for it.")
     ds = open_raster(path)
     band = ds.GetRasterBand(1)
-    thermal = _THERMAL.search(name)
+    thermal = THERMAL_BAND.search(name)
     qa = qa_path or find_qa_pixel(path)
     if band.DataType in (gdal.GDT_Float32, gdal.GDT_Float64):
         units, scaling = _already_lst(path, ds)
@@ -196,7 +196,7 @@ def landsat_to_lst(path: str, out_path: str, qa_path: Optional[str] = None,
     count}), 'scaling' (text), 'qa_layer' (None when there is none)}.
     """
     progress = ensure(progress)
-    check_units(units)
+    require_known_units(units)
     qa_bits(mask)  # unknown class names fail before any work
     source = open_landsat(path, qa_path, mtl_path)
     lst_ds = open_raster(source.path)

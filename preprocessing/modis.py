@@ -23,7 +23,7 @@ from osgeo import gdal
 
 from ..common.errors import InputError
 from ..common.grid import Grid
-from ..common.units import check_units, from_kelvin, to_kelvin
+from ..common.units import require_known_units, from_kelvin, to_kelvin
 from ..common.progress import Progress, ensure
 from ..common.raster_io import RasterWriter, grid_of, open_raster, raw_gaps, read_units
 
@@ -125,7 +125,7 @@ def modis_to_lst(path: str, out_path: str, layer: str = "day", qc_path: Optional
     'lst_layer', 'qc_layer' (None when no QC layer was found)}.
     """
     progress = ensure(progress)
-    check_units(units)
+    require_known_units(units)
     if quality not in QUALITY_RULES:
         raise InputError(f"Unknown QC rule '{quality}'; use one of {', '.join(QUALITY_RULES)}.")
     source = open_modis(path, layer, qc_path)

@@ -50,6 +50,7 @@ from scipy.ndimage import zoom
 from ..common.errors import InputError
 from ..common.grid import Grid, crs_name
 from ..common.progress import Progress, ensure
+from ..common.units import KELVIN_AT_0C, UNITS
 from ..common.raster_io import GTIFF_OPTIONS, RasterWriter, read_grid, remove_quietly
 from .forcing import MAX_CLOUD_COVER, VARIABILITY, make_forcing
 from .landscape import CLASSES, make_landcover, smooth_field
@@ -65,10 +66,6 @@ CLOUDY_FOOTPRINT = 0.25
 
 CLOUD_SCALE = 1200.0
 """Correlation length of the cloud fields (m)."""
-
-KELVIN_OFFSET = 273.15
-
-UNITS = ("kelvin", "celsius")
 
 MOISTURE_MODES = 3
 
@@ -273,7 +270,7 @@ def simulate_series(folder: str, settings: Optional[SimulationSettings] = None,
 def _write_series(folder, settings, start, grids, surface, forcing, sensor_maps, written, progress):
     """The per-date loop and the tables; appends every path it writes to ``written``."""
     psf, to_fine = sensor_maps
-    shift = -KELVIN_OFFSET if settings.units == "celsius" else 0.0
+    shift = -KELVIN_AT_0C if settings.units == "celsius" else 0.0
     dates = [(start + dt.timedelta(days=i)).isoformat() for i in range(settings.days)]
     pairs, rows = [], []
     for i, date in enumerate(dates):

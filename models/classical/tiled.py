@@ -111,17 +111,12 @@ def _units(path: str, name: str) -> str:
     return units
 
 
-def to_kelvin(block: np.ndarray, units: str, valid_range: Tuple[float, float]) -> np.ndarray:
+def kelvin_in_range(block: np.ndarray, units: str, valid_range: Tuple[float, float]) -> np.ndarray:
     """float32 Kelvin copy of a block, NaN where no-data or outside ``valid_range`` (K, inclusive)."""
     out = lst_units.to_kelvin(block.astype(np.float32, copy=True), units)
     with np.errstate(invalid="ignore"):
         out[~((out >= valid_range[0]) & (out <= valid_range[1]))] = np.nan
     return out
-
-
-def from_kelvin(block: np.ndarray, units: str) -> np.ndarray:
-    """float32 copy of a Kelvin block in ``units``."""
-    return lst_units.from_kelvin(block.astype(np.float32), units)
 
 
 def input_stats(inputs: Inputs, valid_range: Tuple[float, float], progress: Progress,
@@ -140,7 +135,7 @@ def input_stats(inputs: Inputs, valid_range: Tuple[float, float], progress: Prog
         window = (row, 0, min(rows_per_block, rows - row), cols)
         valid_all = None
         for name, ds in datasets.items():
-            block = to_kelvin(read_band(ds, 1, window), inputs.units, valid_range).astype(np.float64)
+            block = kelvin_in_range(read_band(ds, 1, window), inputs.units, valid_range).astype(np.float64)
             valid = np.isfinite(block)
             values = block[valid]
             sums[name] += (values.size, values.sum(), np.square(values).sum())
@@ -182,7 +177,7 @@ def read_padded(datasets: Sequence[gdal.Dataset], tile, halo: int, units: str,
     blocks = []
     for ds in datasets:
         padded = np.full((core_rows + 2 * halo, core_cols + 2 * halo), np.nan, np.float32)
-        block = to_kelvin(read_band(ds, 1, tile.read), units, valid_range)
+        block = kelvin_in_range(read_band(ds, 1, tile.read), units, valid_range)
         padded[top:top + read_rows, left:left + read_cols] = block
         blocks.append(padded)
     return blocks
@@ -228,7 +223,7 @@ def run_tiled(inputs: Inputs, out_path: str, kernel: Kernel, halo: int, tile_siz
         for key, value in tile_counters.items():
             counters[key] = counters.get(key, 0) + int(value)
         counters["predicted"] += int(np.isfinite(prediction).sum())
-        writer.write(from_kelvin(prediction, inputs.units), tile.core[0], tile.core[1])
+        writer.write(lst_units.from_kelvin(prediction.astype(np.float32), inputs.units), tile.core[0], tile.core[1])
         tile_fractions[done] = 1.0
         done += 1
         progress.report(100.0 * sum(tile_fractions) / total)

@@ -29,10 +29,10 @@ import numpy as np
 from .architectures import get_spec, model_names
 from ...common.deps import require_torch
 from ...common.errors import InputError
+from ...common.units import UNITS
 
 FORMAT = "lst_fusion_model"
 FORMAT_VERSION = 1
-UNITS = ("kelvin", "celsius")
 _PLAIN = (str, int, float, bool, type(None))
 
 

@@ -32,7 +32,7 @@ def guess_units(path: str) -> Optional[str]:
     return units_of(path)[0]
 
 
-def check_units(paths: dict, units: str) -> None:
+def require_model_units(paths: dict, units: str) -> None:
     """InputError when a named raster's units (stated or evident) differ from ``units``."""
     for name, path in paths.items():
         found = guess_units(path)
@@ -140,7 +140,7 @@ def fuse_paths(model_path: str, fine_ref: str, coarse_ref: str, coarse_target: s
                          "(a pair after the target date).")
     inputs["COARSE_TARGET"] = coarse_target
     grid = require_same_grid({f"{k} ({v})": read_grid(v) for k, v in inputs.items()})
-    check_units(inputs, model.units)
+    require_model_units(inputs, model.units)
     torch_device = resolve_device(device)
     predictor = Predictor(model, torch_device)
     progress.info(f"Model: {model.describe()}; device {describe_device(torch_device)}.")
