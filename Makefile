@@ -9,6 +9,7 @@ setup:
 	@bash scripts/setup.sh
 
 test: setup
+	.venv/bin/ruff check .
 	$(PY) -m pytest -q tests
 
 demo: setup

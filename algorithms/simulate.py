@@ -71,7 +71,8 @@ class Simulate(LstFusionAlgorithm):
             "simulation, which is replaced.")
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS's name)
-        """Parameters: DATES, START_DATE, ROWS, COLS, VARIABILITY, CLOUD_FRACTION, SEED, UNITS (+ advanced) -> OUTPUT_FOLDER, PAIRS."""
+        """Parameters: DATES, START_DATE, ROWS, COLS, VARIABILITY, CLOUD_FRACTION, SEED, UNITS (+ advanced)
+        -> OUTPUT_FOLDER, PAIRS."""
         integer, double = QgsProcessingParameterNumber.Integer, QgsProcessingParameterNumber.Double
         self.addParameter(QgsProcessingParameterNumber(
             self.DATES, self.tr("Number of daily dates"), integer, defaultValue=_DEFAULTS.days,

@@ -17,14 +17,16 @@ correlation. Usage: .venv/bin/python benchmarks/bench_classical.py [--skip-large
 import glob
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, ".build", "plugins"))
+sys.path.insert(0, os.path.join(REPO, "scripts"))
+from plugin_path import link_plugin  # noqa: E402
+
+link_plugin()
 sys.path.insert(0, os.path.join(REPO, "tests"))
 YANCO = os.path.normpath(os.path.join(REPO, "..", "shared", "data", "yanco"))
 FILES = {

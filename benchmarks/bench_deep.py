@@ -35,7 +35,10 @@ import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, ".build", "plugins"))
+sys.path.insert(0, os.path.join(REPO, "scripts"))
+from plugin_path import link_plugin  # noqa: E402
+
+link_plugin()
 
 GPU_EFFECTIVE_TFLOPS = 40.0
 """Assumed sustained mixed-precision throughput of a data-centre GPU (e.g. A100/H100) on these small convolutions."""

@@ -21,16 +21,8 @@ import tempfile
 import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PLUGINS = os.path.join(REPO, ".build", "plugins")
-
-
-def link_plugin():
-    """Make the repository importable as ``lst_fusion_plugin`` (as tests/conftest.py does)."""
-    link = os.path.join(PLUGINS, "lst_fusion_plugin")
-    os.makedirs(PLUGINS, exist_ok=True)
-    if not os.path.islink(link):
-        os.symlink(REPO, link)
-    sys.path.insert(0, PLUGINS)
+sys.path.insert(0, os.path.join(REPO, "scripts"))
+from plugin_path import PLUGINS_DIR as PLUGINS, link_plugin  # noqa: E402
 
 
 def write_pair(folder, size):

@@ -15,17 +15,9 @@ import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PLUGINS = os.path.join(REPO, ".build", "plugins")
+sys.path.insert(0, os.path.join(REPO, "scripts"))
+from plugin_path import link_plugin as plugin_on_path  # noqa: E402
 MODIS_HDF = os.path.normpath(os.path.join(REPO, "..", "shared", "data", "modis", "MOD11A1.A2019305.h14v09.hdf"))
-
-
-def plugin_on_path():
-    """Make ``lst_fusion_plugin`` importable (the repository root is the package)."""
-    os.makedirs(PLUGINS, exist_ok=True)
-    link = os.path.join(PLUGINS, "lst_fusion_plugin")
-    if not os.path.islink(link):
-        os.symlink(REPO, link)
-    sys.path.insert(0, PLUGINS)
 
 
 def make_inputs(folder, size):

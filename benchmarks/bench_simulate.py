@@ -18,7 +18,8 @@ import sys
 import tempfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PLUGINS = os.path.join(REPO, ".build", "plugins")
+sys.path.insert(0, os.path.join(REPO, "scripts"))
+from plugin_path import PLUGINS_DIR as PLUGINS, link_plugin  # noqa: E402
 
 CHILD = r"""
 import json, os, resource, sys, time
@@ -63,10 +64,7 @@ def run_child(code: str) -> dict:
 
 
 def main() -> None:
-    os.makedirs(PLUGINS, exist_ok=True)
-    link = os.path.join(PLUGINS, "lst_fusion_plugin")
-    if not os.path.islink(link):
-        os.symlink(REPO, link)
+    link_plugin()
     print("simulate: 950 x 950 fine pixels, 60 dates, medium variability, 10 % clouds "
           f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
     print(f"{'configuration':<32} {'time s':>8} {'CPU s':>8} {'Mpx/s':>8} {'peak MB':>8} {'disk MB':>8}")

@@ -19,7 +19,10 @@ import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, ".build", "plugins"))
+sys.path.insert(0, os.path.join(REPO, "scripts"))
+from plugin_path import link_plugin  # noqa: E402
+
+link_plugin()
 YANCO = os.path.normpath(os.path.join(REPO, "..", "shared", "data", "yanco"))
 
 import numpy as np  # noqa: E402

@@ -35,7 +35,7 @@ from ..common.errors import InputError
 from ..common.grid import Grid, require_same_grid
 from ..common.progress import Progress, ensure
 from ..common.units import units_of
-from ..common.raster_io import RasterWriter, open_raster, read_band, read_decimated, read_grid
+from ..common.raster_io import RasterWriter, open_raster, read_band, read_grid
 
 METRICS = ("RMSE", "SSIM", "PSNR", "SAM", "CC", "ERGAS", "MAE", "BIAS", "UBRMSE", "R2", "VALID_PIXELS")
 """Keys of a metrics dict, in report order."""

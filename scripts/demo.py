@@ -8,18 +8,15 @@ import os
 import sys
 import time
 
+from plugin_path import link_plugin
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PLUGINS = os.path.join(REPO, ".build", "plugins")
 OUT = os.path.join(REPO, "demo-output")
 
 
 def start_qgis():
     """A headless QgsApplication with Processing and this plugin's provider."""
-    os.makedirs(PLUGINS, exist_ok=True)
-    link = os.path.join(PLUGINS, "lst_fusion_plugin")
-    if not os.path.islink(link):
-        os.symlink(REPO, link)
-    sys.path.insert(0, PLUGINS)
+    link_plugin()
     sys.path.append("/usr/share/qgis/python/plugins")
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from qgis.core import QgsApplication

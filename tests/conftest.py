@@ -11,24 +11,13 @@ import sys
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PLUGINS_DIR = os.path.join(REPO, ".build", "plugins")
+sys.path.insert(0, os.path.join(REPO, "scripts"))
+from plugin_path import link_plugin  # noqa: E402
 SHARED_DATA = os.path.normpath(os.path.join(REPO, "..", "shared", "data"))
 YANCO = os.path.join(SHARED_DATA, "yanco")
 MODIS_HDF = os.path.join(SHARED_DATA, "modis", "MOD11A1.A2019305.h14v09.hdf")
 
-
-def _link_plugin() -> None:
-    link = os.path.join(PLUGINS_DIR, "lst_fusion_plugin")
-    os.makedirs(PLUGINS_DIR, exist_ok=True)
-    if not os.path.islink(link) or os.path.realpath(link) != os.path.realpath(REPO):
-        if os.path.lexists(link):
-            os.remove(link)
-        os.symlink(REPO, link)
-    if PLUGINS_DIR not in sys.path:
-        sys.path.insert(0, PLUGINS_DIR)
-
-
-_link_plugin()
+PLUGINS_DIR = link_plugin()
 # Import the package now: pytest later prepends the repository root itself to sys.path when the
 # checkout's folder name is not a Python identifier (e.g. 'wt-3'), and the root's
 # lst_fusion_plugin.py module would then shadow the package.

@@ -1,6 +1,6 @@
 """Deep fusion models and their engine, importable without torch (torch is imported lazily).
 
-Networks: ``edcstfn``, ``sttfn``, ``mlffgan`` (with ``losses``); their specs in
+Networks: ``edcstfn``, ``sttfn``, ``mlffgan`` (with ``losses`` and ``box_filter``, windowed means); their specs in
 ``architectures``. Engine: ``train`` (data, epochs, early stopping, resume), ``trainer``
 (the optimisation step), ``predict`` (tiled inference), ``model_file`` (weights-only
 files), ``checkpoint`` (resume state), ``device`` (auto/cpu/cuda) and

@@ -30,7 +30,6 @@ and must equal the saved ones (otherwise the images changed).
 Options that may change on resume: epochs, patience, device, mixed precision.
 """
 import hashlib
-import os
 from typing import Dict, List
 
 from ...common.deps import require_torch

@@ -53,10 +53,9 @@ import math
 from typing import Dict
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from ..classical.box_filter import box_mean
+from .box_filter import box_mean
 from .losses import fill_invalid, masked_mse, ms_ssim, ms_ssim_min_size
 from .trainer import autocast, load_scaler_state
 

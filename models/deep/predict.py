@@ -24,7 +24,7 @@ from ...common.grid import require_same_grid
 from .model_file import ModelFile, load_model
 from ...common.units import units_of
 from ...common.progress import Progress, ensure
-from ...common.raster_io import RasterWriter, open_raster, read_band, read_grid, read_units
+from ...common.raster_io import RasterWriter, open_raster, read_band, read_grid
 from ...common.tiling import count_tiles, iter_tiles
 
 def guess_units(path: str) -> Optional[str]:

@@ -45,7 +45,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..classical.box_filter import box_mean
+from .box_filter import box_mean
 from .losses import masked_mse
 
 DEFAULTS = {"width": 64}

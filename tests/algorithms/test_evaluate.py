@@ -213,7 +213,7 @@ def test_compare_threshold_and_table_errors(processing, tmp_path, comparison_tab
 
 
 def test_compare_ratio_from_coarse_column_or_an_error(processing, tmp_path, comparison_table):
-    coarse = write_tif(tmp_path / "modis.tif", np.full((2, 2), 300.0), (400000, 1000.0, 0, 6150000, 0, -1000.0), 32755)
+    write_tif(tmp_path / "modis.tif", np.full((2, 2), 300.0), (400000, 1000.0, 0, 6150000, 0, -1000.0), 32755)
     lines = comparison_table.read_text().splitlines()
     with_coarse = tmp_path / "with_coarse.csv"
     with_coarse.write_text("\n".join([lines[0] + ",coarse"] + [line + ",modis.tif" for line in lines[1:3]]) + "\n")

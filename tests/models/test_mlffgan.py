@@ -9,7 +9,7 @@ from lst_fusion_plugin.models.deep.predict import fuse_paths  # noqa: E402
 from lst_fusion_plugin.models.deep.model_file import ModelFile, load_model, save_model  # noqa: E402
 from lst_fusion_plugin.common.raster_io import read_array  # noqa: E402
 from lst_fusion_plugin.models.deep import mlffgan  # noqa: E402
-from lst_fusion_plugin.models.classical.box_filter import box_mean  # noqa: E402
+from lst_fusion_plugin.models.deep.box_filter import box_mean  # noqa: E402
 from lst_fusion_plugin.models.deep.losses import ms_ssim  # noqa: E402
 from lst_fusion_plugin.models.deep.architectures import get_spec  # noqa: E402
 

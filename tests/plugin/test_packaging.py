@@ -16,7 +16,8 @@ def test_zip_holds_a_loadable_plugin(tmp_path):
         names = set(z.namelist())
         z.extractall(tmp_path / "plugins")
     for required in ("__init__.py", "metadata.txt", "lst_fusion_plugin.py", "provider.py",
-                     "algorithms/align_to_fine.py", "common/raster_io.py", "models/deep/predict.py", "workflows/fuse_series.py", "resources/icon.svg",
+                     "algorithms/align_to_fine.py", "common/raster_io.py", "models/deep/predict.py",
+                     "workflows/fuse_series.py", "resources/icon.svg",
                      "resources/lst_kelvin.qml", "LICENSE"):
         assert f"lst_fusion_plugin/{required}" in names, required
     assert not any("__pycache__" in n or n.startswith("lst_fusion_plugin/tests") for n in names)
