@@ -94,3 +94,15 @@ def test_real_simulation_records_its_discrepancy_and_its_bias_table(tmp_path):
     assert meta["variability"]["name"] == "real" and meta["variability"]["contrast"] == 0.5
     biases = [result.daily[date]["coarse_bias"] for date in result.dates]
     assert np.std(biases) > 0.5  # the whole-scene part moves from day to day (medium: 0.6 K over months)
+
+
+def test_processing_offers_the_real_like_setting_by_name(processing, tmp_path):
+    from qgis.core import QgsApplication
+    algorithm = QgsApplication.processingRegistry().algorithmById("lstfusion:simulate")
+    options = algorithm.parameterDefinition("VARIABILITY").options()
+    assert options[:3] == ["Low", "Medium", "High"] and options[3].startswith("Real-like")
+    assert "Real-like: calibrated on real MODIS/Landsat pairs" in algorithm.shortHelpString()
+    result = processing.run("lstfusion:simulate", {"DATES": 3, "ROWS": 64, "COLS": 64, "VARIABILITY": 3,
+                                                   "CLOUD_FRACTION": 0.0, "OUTPUT_FOLDER": str(tmp_path / "s")})
+    with open(f"{result['OUTPUT_FOLDER']}/simulation.json", encoding="utf-8") as handle:
+        assert json.load(handle)["settings"]["variability"] == "real"
