@@ -1,6 +1,10 @@
 """Realism statistics against direct numpy on arrays whose answers are known."""
 import numpy as np
 import pytest
+from conftest import yanco
+from osgeo import gdal
+
+from lst_fusion_plugin.common.raster_io import read_array
 
 from lst_fusion_plugin.evaluation.realism import (autocorrelation, autocorrelation_length, bias_change,
                                                   change_correlation, coarse_minus_fine, daily_change,
@@ -140,3 +144,27 @@ def test_inputs_of_different_shapes_or_without_valid_pixels_are_refused(pair):
         change_correlation(fine1, fine2, coarse1, coarse2[:-1])
     with pytest.raises(ValueError, match="valid"):
         fine_minus_coarse_std(np.full((4, 4), np.nan), coarse1[:4, :4])
+
+
+def raw_yanco(name):
+    """A Yanco raster read with GDAL alone, its -3.4e38 no-data made NaN (independent of the plugin's reader)."""
+    ds = gdal.Open(yanco(name))
+    band = ds.GetRasterBand(1)
+    values = band.ReadAsArray().astype(np.float64)
+    values[values == band.GetNoDataValue()] = np.nan
+    return values
+
+
+def test_yanco_figures_of_the_issue_are_reproduced():
+    names = ["Landsat_LST_cloudrm_20160205.tif", "Landsat_LST_cloudrm_20160308.tif",
+             "MOD11A1_LST_cloudrm_20160205.tif", "MOD11A1_LST_cloudrm_20160308.tif"]
+    images = [read_array(yanco(name)) for name in names]
+    assert np.isnan(images[0]).sum() == 1  # the one no-data pixel of Landsat 2016-02-05
+    f1, f2, c1, c2 = valid_vectors(*[raw_yanco(name) for name in names])
+    assert change_correlation(*images) == pytest.approx(np.corrcoef(f2 - f1, c2 - c1)[0, 1], abs=1e-9)
+    assert change_correlation(*images) == pytest.approx(0.39, abs=0.005)
+    assert unexplained_change_std(*images) == pytest.approx(2.29, abs=0.005)
+    assert bias_change(*images) == pytest.approx(4.42, abs=0.005)
+    assert fine_minus_coarse_std(images[0], images[2]) == pytest.approx(1.94, abs=0.005)
+    assert image_std(images[0]) == pytest.approx(2.56, abs=0.005)
+    assert coarse_minus_fine(images[1], images[3]) == pytest.approx(-4.5, abs=0.05)  # the data's README
