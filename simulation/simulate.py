@@ -166,7 +166,8 @@ class SimulationResult:
     date (empty when the truth was not written). ``pairs`` lists the coarse
     images on the fine grid, ``pairs_native`` the native ones. ``daily`` holds, per date, the
     truth table's numbers: ``air_temperature`` (the simulation's units),
-    ``heat_wave`` and ``coarse_bias`` (K), ``cloud_cover``, ``coarse_valid``
+    ``heat_wave`` and ``coarse_bias`` (K; the part common to the whole scene, without the
+    real-like setting's land-cover part), ``cloud_cover``, ``coarse_valid``
     and ``fine_valid`` (shares 0-1; ``fine_valid`` is None without a fine image).
     ``settings`` is simulation.json's copy of :class:`SimulationSettings`.
     """

@@ -39,7 +39,8 @@ class Surface:
 
     ``classes`` is the final class map (rows, cols) uint8, with harvested
     parcels marked :data:`HARVESTED`; ``harvest_day`` gives, per parcel, the
-    day index of its harvest (-1 when not harvested).
+    day index of its harvest (-1 when not harvested). ``parcel_states``
+    (optional, days x parcels, K at full sun) are the parcels' own states.
     """
 
     def __init__(self, land: Landcover, variability: Variability, days: int,
