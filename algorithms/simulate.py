@@ -12,6 +12,7 @@ from ..simulation.simulate import UNITS, SimulationSettings, simulate_series
 from .base import LstFusionAlgorithm
 
 _DEFAULTS = SimulationSettings()
+_VARIABILITY_LABELS = {"real": "Real-like (calibrated on real MODIS/Landsat pairs)"}
 
 
 class Simulate(LstFusionAlgorithm):
@@ -56,9 +57,19 @@ class Simulate(LstFusionAlgorithm):
             "warm) and a heat wave. Coarse images are the truth aggregated by a Gaussian "
             "point-spread function plus noise and a date-dependent bias; clouds leave gaps in "
             "both sensors.\n\n"
-            "Variability (low/medium/high) sets how strongly the temperature changes in space "
-            "and time: higher variability makes fusion harder. The same seed and settings give "
-            "the same files.\n\n"
+            "Variability sets how strongly the temperature changes in space and time, and how "
+            "well the coarse sensor agrees with the fine one; the harder, the worse fusion does. "
+            "Low: a calm clear spell over a uniform landscape, sensors in agreement. Medium "
+            "(default): a temperate mixed landscape in ordinary weather, MODIS and Landsat "
+            "within ~1 K (like the survey's Orléans series on its good dates). High: the same "
+            "under strong weather swings, a big heat wave and many harvests (the survey's hard "
+            "dates). Real-like: calibrated on real MODIS/Landsat pairs (Yanco, Australia): "
+            "parcels that change on their own, and a MODIS-Landsat disagreement of several K "
+            "that changes with the date (view angle, overpass time, atmosphere) and the land "
+            "cover (emissivity), so that the coarse change announces the fine change only "
+            "weakly; choose it to train or test methods for real scenes. Low, medium and high "
+            "give the same files as in earlier versions. The same seed and settings give the "
+            "same files.\n\n"
             "Output folder: pairs.csv (date,fine,coarse with the coarse images resampled "
             "bilinearly onto the fine grid, as aligntofine does: the pairs table that fusion, "
             "training and series tools read), pairs_native.csv (the same with the coarse images "
@@ -88,7 +99,7 @@ class Simulate(LstFusionAlgorithm):
             minValue=64, maxValue=4000))
         self.addParameter(QgsProcessingParameterEnum(
             self.VARIABILITY, self.tr("Spatio-temporal variability"),
-            options=[name.capitalize() for name in VARIABILITY],
+            options=[_VARIABILITY_LABELS.get(name, name.capitalize()) for name in VARIABILITY],
             defaultValue=list(VARIABILITY).index(_DEFAULTS.variability)))
         self.addParameter(QgsProcessingParameterNumber(
             self.CLOUD_FRACTION, self.tr("Mean cloud cover per date (0-0.7)"), double,

@@ -30,7 +30,19 @@ class Variability:
     ``moisture``: amplitude of the moving soil-moisture pattern (K);
     ``irrigation``: cooling of an irrigated parcel just after watering (K);
     ``sun_std``: day-to-day spread of the solar heating factor;
-    ``uhi``: urban heat island peak at full sun (K).
+    ``uhi``: urban heat island peak at full sun (K);
+    ``contrast``: factor on the class offsets and parcel jitter (1 = the
+    classes' own contrasts; below 1 a more uniform landscape);
+    ``parcel_std``: std (K at full sun) of each parcel's own day-to-day state
+    (crop water status, growth, local showers: changes smaller than a coarse
+    pixel), an AR(1) series with a :data:`PARCEL_MEMORY` days e-folding time;
+    ``date_bias_std``: std (K) of an extra date-to-date coarse bias (overall
+    MODIS-Landsat discrepancy: atmospheric correction, emissivity), nearly
+    independent from one day to the next;
+    ``class_bias``: factor on the land-cover-dependent coarse discrepancy
+    (view angle, overpass time, emissivity, see :mod:`discrepancy`; 0 = none);
+    ``coarse_error_std``: std (K) of a per-date, spatially correlated coarse
+    retrieval error (~2 km correlation).
     """
 
     name: str
@@ -43,14 +55,41 @@ class Variability:
     irrigation: float
     sun_std: float
     uhi: float
+    contrast: float = 1.0
+    parcel_std: float = 0.0
+    date_bias_std: float = 0.0
+    class_bias: float = 0.0
+    coarse_error_std: float = 0.0
 
 
 VARIABILITY = {
     "low": Variability("low", 1.0, 0.5, 0.03, 3.0, 0.1, 0.5, 1.0, 0.05, 2.0),
     "medium": Variability("medium", 2.5, 1.0, 0.08, 6.0, 0.3, 1.5, 2.5, 0.10, 4.0),
     "high": Variability("high", 4.5, 1.6, 0.15, 10.0, 0.6, 3.0, 4.0, 0.15, 6.0),
+    "real": Variability("real", 2.0, 0.5, 0.10, 4.0, 0.2, 1.0, 3.0, 0.10, 2.0, contrast=0.5,
+                        parcel_std=1.3, date_bias_std=2.0, class_bias=1.0, coarse_error_std=1.2),
 }
-"""The presets the ``variability`` setting names."""
+"""The presets the ``variability`` setting names, and the real situations they resemble:
+
+* ``low``: a calm, clear spell over a uniform landscape with a well calibrated
+  coarse sensor (fusion is easy; no real pair we have looks like it);
+* ``medium``: a temperate mixed landscape (fields, forest, a town) in ordinary
+  weather, MODIS and Landsat agreeing within ~1 K: the survey's Orléans series
+  on its good dates;
+* ``high``: the same under strong weather swings, a big heat wave and many
+  harvests: the survey's "hard dates";
+* ``real``: calibrated on real MODIS/Landsat pairs (Yanco, an irrigated
+  farming area in New South Wales): a flatter landscape with parcels changing
+  on their own, and a coarse sensor that disagrees with the fine one by
+  several K, differently on each date and for each land cover (view angle,
+  overpass time, emissivity, atmosphere: :mod:`discrepancy`), so that the coarse
+  change announces the fine change only weakly (correlation ~0.4). Use it to
+  train and benchmark for real scenes; ``benchmarks/bench_realism.py`` sets its
+  statistics beside the real ones.
+"""
+
+PARCEL_MEMORY = 8.0
+"""e-folding time (days) of a parcel's own state (``Variability.parcel_std``)."""
 
 WATER_LAG = 12.0
 """Time constant (days) of the water temperature's exponential response to the air."""

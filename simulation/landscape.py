@@ -46,7 +46,7 @@ CLASSES = (
     LandClass(ROAD, "road", (90, 90, 90), 15.0, 1.4, 0.0),
 )
 """Every class, indexed by ``code - 1``. Water follows its own lagged temperature
-(see :mod:`sim_forcing`); its offset is relative to that."""
+(see :mod:`forcing`); its offset is relative to that."""
 
 CLASS_BY_CODE = {c.code: c for c in CLASSES}
 

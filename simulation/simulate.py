@@ -3,11 +3,13 @@
 :func:`simulate_series` draws a landscape (parcels, forest, a town with roads
 and an urban heat island, a river and lakes) in the UTM zone of the scene
 centre, drives a daily 30 m "true" LST with a seasonal cycle, weather, class
-responses and events (:mod:`sim_surface`, :mod:`sim_forcing`), and observes it
+responses and events (:mod:`surface`, :mod:`forcing`), and observes it
 
 * with a coarse sensor (MODIS-like: 926.6 m sinusoidal grid) on every date:
-  truth aggregated by a Gaussian point-spread function (:mod:`sim_sensor`),
-  plus a date-dependent bias and white noise, cloudy pixels no-data; each
+  truth aggregated by a Gaussian point-spread function (:mod:`sensor`),
+  plus a date-dependent bias and white noise (the 'real' variability adds a
+  date- and land-cover-dependent MODIS-Landsat discrepancy and a correlated
+  retrieval error: :mod:`discrepancy`), cloudy pixels no-data; each
   coarse image is also written bilinearly resampled onto the fine grid (what
   ``lstfusion:aligntofine`` makes of it), ready for fusion and training;
 * with a fine sensor (Landsat-like: the truth's 30 m grid) every ``revisit``
@@ -30,10 +32,13 @@ the native coarse images and the truth:
     F/simulation.json    settings, grids, classes, events, sensor model
 
 Same seed and settings give the same files, bit for bit. The landscape depends
-only on the seed, the size and the centre (the variability only decides which
-rainfed parcels get harvested), and the weather, clouds and sensor noise only
-on the seed and the dates, so low/medium/high runs of one seed show the same
-scene under the same sky, with stronger or weaker changes.
+only on the seed, the size and the centre (the variability decides which
+rainfed parcels get harvested and, for 'real', how much the classes contrast),
+and the weather, clouds and sensor noise only on the seed and the dates, so
+runs of one seed at every variability show the same scene under the same sky,
+with stronger or weaker changes. What 'real' adds (parcel states, coarse
+discrepancy) draws on random streams of its own, so the other settings give the
+same files as before it existed.
 """
 import csv
 import datetime as dt
@@ -52,7 +57,8 @@ from ..common.grid import Grid, crs_name
 from ..common.progress import Progress, ensure
 from ..common.units import KELVIN_AT_0C, UNITS
 from ..common.raster_io import GTIFF_OPTIONS, RasterWriter, read_grid, remove_quietly
-from .forcing import MAX_CLOUD_COVER, VARIABILITY, make_forcing
+from .discrepancy import make_discrepancy
+from .forcing import MAX_CLOUD_COVER, PARCEL_MEMORY, VARIABILITY, ar1, make_forcing
 from .landscape import CLASSES, make_landcover, smooth_field
 from .sensor import (BLOCK, MODIS_PIXEL, PSF_TRUNCATION, BilinearToFine, PointSpreadFunction,
                          SceneGrids)
@@ -70,7 +76,7 @@ CLOUD_SCALE = 1200.0
 MOISTURE_MODES = 3
 
 # independent random streams: the landscape does not change with days or variability
-_LANDSCAPE, _FORCING, _CLOUDS, _SENSOR = range(1, 5)
+_LANDSCAPE, _FORCING, _CLOUDS, _SENSOR, _DISCREPANCY, _PARCELS = range(1, 7)
 
 _OUTPUT_FILES = ("pairs.csv", "pairs_native.csv", "truth.csv", "landcover.tif", "simulation.json")
 _OUTPUT_DIRS = ("fine", "coarse", "coarse_on_fine", "truth")
@@ -81,7 +87,8 @@ class SimulationSettings:
     """What to simulate.
 
     ``rows`` x ``cols`` fine pixels of 30 m; ``days`` daily dates from
-    ``start`` (ISO date); ``variability``: 'low', 'medium' or 'high';
+    ``start`` (ISO date); ``variability``: 'low', 'medium', 'high' or
+'real' (see :data:`forcing.VARIABILITY` for which resembles what);
     ``cloud_fraction``: mean cloud cover of a date (0-0.7; 0 = clear sky);
     ``units``: 'kelvin' or 'celsius' for every written LST; ``revisit``:
     days between fine images (the first is on the start date);
@@ -156,7 +163,8 @@ class SimulationResult:
     date (empty when the truth was not written). ``pairs`` lists the coarse
     images on the fine grid, ``pairs_native`` the native ones. ``daily`` holds, per date, the
     truth table's numbers: ``air_temperature`` (the simulation's units),
-    ``heat_wave`` and ``coarse_bias`` (K), ``cloud_cover``, ``coarse_valid``
+    ``heat_wave`` and ``coarse_bias`` (K; the part common to the whole scene, without the
+    real-like setting's land-cover part), ``cloud_cover``, ``coarse_valid``
     and ``fine_valid`` (shares 0-1; ``fine_valid`` is None without a fine image).
     ``settings`` is simulation.json's copy of :class:`SimulationSettings`.
     """
@@ -243,11 +251,14 @@ def simulate_series(folder: str, settings: Optional[SimulationSettings] = None,
                   f"variability {settings.variability}.")
     land = make_landcover(np.random.default_rng([settings.seed, _LANDSCAPE]), grids.world.shape,
                           FINE_PIXEL, MOISTURE_MODES)
-    surface = Surface(land, variability, settings.days)
-    del land
     forcing = make_forcing(np.random.default_rng([settings.seed, _FORCING]), start, settings.days,
                            settings.centre_lat, variability, settings.cloud_fraction,
                            settings.coarse_bias, settings.coarse_bias_std, MOISTURE_MODES)
+    surface = Surface(land, variability, settings.days, _parcel_states(settings, variability, land))
+    del land
+    discrepancy = make_discrepancy(np.random.default_rng([settings.seed, _DISCREPANCY]), settings.days,
+                                   forcing.sun, variability.class_bias, variability.date_bias_std,
+                                   variability.coarse_error_std)
     psf = PointSpreadFunction(grids, settings.psf_sigma)
     to_fine = BilinearToFine(grids)
     progress.report(5)
@@ -255,8 +266,8 @@ def simulate_series(folder: str, settings: Optional[SimulationSettings] = None,
 
     written: List[str] = []
     try:
-        _write_series(folder, settings, start, grids, surface, forcing, (psf, to_fine), written,
-                      progress.sub(5, 99))
+        _write_series(folder, settings, start, grids, surface, (forcing, discrepancy), (psf, to_fine),
+                      written, progress.sub(5, 99))
     except BaseException:
         for path in written:
             remove_quietly(path)
@@ -267,18 +278,37 @@ def simulate_series(folder: str, settings: Optional[SimulationSettings] = None,
     return load_simulation(folder)
 
 
-def _write_series(folder, settings, start, grids, surface, forcing, sensor_maps, written, progress):
+def _parcel_states(settings, variability, land):
+    """(days, parcels) float32 AR(1) states of the parcels (K at full sun), or None when the preset has none."""
+    if variability.parcel_std <= 0:
+        return None
+    rng = np.random.default_rng([settings.seed, _PARCELS])
+    return ar1(rng, settings.days, np.exp(-1.0 / PARCEL_MEMORY), variability.parcel_std,
+               (land.field_class.size,)).astype(np.float32)
+
+
+def _coarse_image(day, world, surface, discrepancy, psf, settings, bias):
+    """(the coarse sensor's image of a date before clouds (K, coarse grid, float64), the date's sensor generator)."""
+    sensor = np.random.default_rng([settings.seed, _SENSOR, day])
+    coarse = psf.apply(world) + bias + sensor.normal(0.0, settings.coarse_noise, psf.shape)
+    if discrepancy.active:
+        by_class = discrepancy.by_class[day].astype(np.float32)[surface.classes]
+        coarse += (psf.apply(by_class) + discrepancy.date_bias[day]
+                   + discrepancy.error(np.random.default_rng([settings.seed, _DISCREPANCY, day]), psf.shape))
+    return coarse, sensor
+
+
+def _write_series(folder, settings, start, grids, surface, series, sensor_maps, written, progress):
     """The per-date loop and the tables; appends every path it writes to ``written``."""
     psf, to_fine = sensor_maps
+    forcing, discrepancy = series
     shift = -KELVIN_AT_0C if settings.units == "celsius" else 0.0
     dates = [(start + dt.timedelta(days=i)).isoformat() for i in range(settings.days)]
     pairs, rows = [], []
     for i, date in enumerate(dates):
         world = surface.temperature(i, forcing)
         clouds = _cloud_field(settings.seed, i, forcing.cloud[i], psf.blocks)
-        sensor = np.random.default_rng([settings.seed, _SENSOR, i])
-
-        coarse = psf.apply(world) + forcing.bias[i] + sensor.normal(0.0, settings.coarse_noise, psf.shape)
+        coarse, sensor = _coarse_image(i, world, surface, discrepancy, psf, settings, forcing.bias[i])
         if clouds is not None:
             threshold, field_blocks = clouds
             cover = psf.apply_blocks((field_blocks > threshold).astype(np.float64))
@@ -303,7 +333,8 @@ def _write_series(folder, settings, start, grids, surface, forcing, sensor_maps,
         pairs.append(pair)
         rows.append({"date": date, "truth": f"truth/{date}.tif" if settings.write_truth else "",
                      "air_temperature": f"{forcing.air[i] + shift:.3f}",
-                     "heat_wave": f"{forcing.heat_wave[i]:.3f}", "coarse_bias": f"{forcing.bias[i]:.3f}",
+                     "heat_wave": f"{forcing.heat_wave[i]:.3f}",
+                     "coarse_bias": f"{forcing.bias[i] + discrepancy.date_bias[i]:.3f}",
                      "cloud_cover": f"{forcing.cloud[i]:.4f}",
                      "coarse_valid": f"{np.isfinite(coarse).mean():.4f}", "fine_valid": fine_valid})
         progress.step(i + 1, len(dates) + 1)
@@ -316,7 +347,7 @@ def _write_series(folder, settings, start, grids, surface, forcing, sensor_maps,
     written.append(_write_csv(_path(folder, "pairs_native.csv"), ["date", "fine", "coarse"], native))
     written.append(_write_csv(_path(folder, "truth.csv"), list(rows[0]), rows))
     written.append(_write_metadata(_path(folder, "simulation.json"), settings, grids, surface,
-                                   forcing, dates))
+                                   series, dates))
 
 
 def _path(folder: str, *parts: str) -> str:
@@ -410,9 +441,20 @@ def _grid_dict(grid: Grid) -> dict:
             "width": grid.width, "height": grid.height}
 
 
+def _discrepancy_dict(discrepancy) -> dict:
+    """The per-date MODIS-Landsat discrepancy of a real-like simulation, for simulation.json."""
+    def rounded(values):
+        return [round(float(v), 3) for v in values]
+    return {"scan_position": rounded(discrepancy.scan), "view_zenith_deg": rounded(discrepancy.view_zenith),
+            "time_after_fine_h": rounded(discrepancy.time_lag), "date_bias_k": rounded(discrepancy.date_bias),
+            "retrieval_error_std_k": discrepancy.error_std,
+            "by_class_k": {c.name: rounded(discrepancy.by_class[:, c.code]) for c in CLASSES}}
+
+
 def _write_metadata(path: str, settings: SimulationSettings, grids: SceneGrids, surface: Surface,
-                    forcing, dates: List[str]) -> str:
+                    series, dates: List[str]) -> str:
     """simulation.json: everything needed to understand (and redo) the simulation."""
+    forcing, discrepancy = series
     rows, cols = np.unravel_index(surface.harvest_pixels, surface.classes.shape)
     top, left = grids.fine_offset
     inside = ((rows >= top) & (rows < top + grids.fine.height)
@@ -443,6 +485,7 @@ def _write_metadata(path: str, settings: SimulationSettings, grids: SceneGrids, 
                           "psf_integration_block_px": BLOCK, "noise_std_k": settings.coarse_noise,
                           "bias_mean_k": settings.coarse_bias, "bias_std_k": settings.coarse_bias_std,
                           "cloudy_when_footprint_cover_above": CLOUDY_FOOTPRINT},
+        **({"coarse_discrepancy": _discrepancy_dict(discrepancy)} if discrepancy.active else {}),
         "fine_sensor": {"noise_std_k": settings.fine_noise, "revisit_days": settings.revisit},
         "units": settings.units,
     }

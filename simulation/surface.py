@@ -12,8 +12,12 @@ island; G the class response to weather anomalies (spread by the variability);
 D_k the soil-moisture patterns weighted by class sensitivity. Irrigated parcels
 are cooled right after each watering and the cooling fades in a few days; a
 harvested parcel behaves as rainfed crop until its harvest date and as bare
-soil afterwards (it warms).
+soil afterwards (it warms). With ``parcel_states`` (days, parcels) each parcel
+also carries its own state P_p(d), adding sun(d) * w(x) * P_p(d) (w: 1 on
+fields, 0.4 in forest, 0 elsewhere): changes smaller than a coarse pixel.
 """
+from typing import Optional
+
 import numpy as np
 
 from .forcing import Forcing, Variability
@@ -35,10 +39,12 @@ class Surface:
 
     ``classes`` is the final class map (rows, cols) uint8, with harvested
     parcels marked :data:`HARVESTED`; ``harvest_day`` gives, per parcel, the
-    day index of its harvest (-1 when not harvested).
+    day index of its harvest (-1 when not harvested). ``parcel_states``
+    (optional, days x parcels, K at full sun) are the parcels' own states.
     """
 
-    def __init__(self, land: Landcover, variability: Variability, days: int):
+    def __init__(self, land: Landcover, variability: Variability, days: int,
+                 parcel_states: Optional[np.ndarray] = None):
         self.variability = variability
         field_id = land.field_id
         harvested = (land.field_class == RAINFED) & (land.harvest_draw < variability.harvest_share)
@@ -53,7 +59,7 @@ class Surface:
         moisture_by_class = np.zeros(len(CLASSES) + 1, np.float32)
         jitter_by_class = np.zeros(len(CLASSES) + 1, np.float32)
         for c in CLASSES:
-            offset_by_class[c.code] = c.offset
+            offset_by_class[c.code] = c.offset * variability.contrast
             gain_by_class[c.code] = 0.0 if c.code == WATER else 1.0 + spread * (c.gain - 1.0)
             moisture_by_class[c.code] = c.moisture * variability.moisture
         jitter_by_class[list(FIELD_CLASSES)] = 1.0
@@ -67,7 +73,8 @@ class Surface:
         rows, cols = classes.shape
         yy, xx = np.ogrid[0:rows, 0:cols]
         heat_island = variability.uhi * np.exp(-((yy - town_r) ** 2 + (xx - town_c) ** 2) / (2.0 * radius ** 2))
-        offset = (offset_by_class[classes] + jitter * land.offset_jitter[field_id].astype(np.float32)
+        offset = (offset_by_class[classes]
+                  + jitter * np.float32(variability.contrast) * land.offset_jitter[field_id].astype(np.float32)
                   + np.where(water, 0.25, 1.0).astype(np.float32) * TEXTURE_K * land.texture
                   + np.where(water, 0.0, heat_island).astype(np.float32))
         gain = gain_by_class[classes] + jitter * np.float32(variability.field_gain_std) \
@@ -85,6 +92,10 @@ class Surface:
         self.harvest_pixel_day = self.harvest_day[field_id.ravel()[self.harvest_pixels]]
         self.harvest_offset = np.float32(offset_by_class[BARE] - offset_by_class[HARVESTED])
         self.harvest_gain = np.float32(gain_by_class[BARE] - gain_by_class[HARVESTED])
+        self.parcel_states = parcel_states
+        if parcel_states is not None:
+            self.field_id = field_id
+            self.parcel_weight = jitter
 
     def temperature(self, day: int, forcing: Forcing) -> np.ndarray:
         """True LST (K) of day index ``day`` on the world grid, float32 (rows, cols)."""
@@ -99,6 +110,10 @@ class Surface:
         out += seasonal
         for k, coefficient in enumerate(forcing.moisture[day]):
             np.multiply(self.moisture[k], np.float32(coefficient), out=tmp)
+            out += tmp
+        if self.parcel_states is not None:
+            np.multiply(self.parcel_states[day][self.field_id], self.parcel_weight, out=tmp)
+            tmp *= sun
             out += tmp
         flat = out.reshape(-1)
         if self.irrigated_pixels.size and self.variability.irrigation > 0:
