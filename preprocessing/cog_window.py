@@ -70,13 +70,48 @@ def http_options(overrides: Optional[Dict[str, str]] = None) -> Iterator[None]:
 def open_remote(href: str) -> gdal.Dataset:
     """Open a COG at an http(s) address (or a local path); Forbidden on 401/403, RuntimeError
     (with GDAL's message) on other failures."""
-    path = "/vsicurl/" + href if href.lower().startswith(("http://", "https://")) else href
+    path = _vsi(href)
     try:
         return gdal.Open(path)
     except RuntimeError as err:
-        if http_status(str(err)) in (401, 403):
-            raise Forbidden(str(err)) from err
+        _refused(err, path)
         raise
+
+
+def read_remote_file(href: str) -> bytes:
+    """The whole content of a small remote file (GDAL /vsicurl/); Forbidden on 401/403,
+    RuntimeError on other failures."""
+    path = _vsi(href)
+    try:
+        handle = gdal.VSIFOpenL(path, "rb")
+    except RuntimeError as err:
+        _refused(err, path)
+        raise
+    if handle is None:
+        gdal.VSICurlPartialClearCache(path)
+        raise RuntimeError(f"cannot open {href.split('?')[0]}")
+    try:
+        chunks = []
+        while True:
+            chunk = gdal.VSIFReadL(1, 1 << 16, handle)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+    finally:
+        gdal.VSIFCloseL(handle)
+
+
+def _vsi(href: str) -> str:
+    """GDAL's path of an address: /vsicurl/ for http(s), the path itself otherwise."""
+    return "/vsicurl/" + href if href.lower().startswith(("http://", "https://")) else href
+
+
+def _refused(err: RuntimeError, path: str) -> None:
+    """Drop GDAL's cached answer for ``path`` (a retry must ask the server again: GDAL would
+    otherwise say 'does not exist' without asking); raise Forbidden for HTTP 401/403."""
+    gdal.VSICurlPartialClearCache(path)
+    if http_status(str(err)) in (401, 403):
+        raise Forbidden(str(err)) from err
 
 
 def http_status(message: str) -> Optional[int]:

@@ -141,8 +141,9 @@ def search_items(search: Search) -> List[dict]:
 
     retry = Retry(total=search.retries, connect=1, backoff_factor=search.backoff,
                   status_forcelist=TRANSIENT_STATUS, allowed_methods=None, raise_on_status=False)
+    stac_io = StacApiIO(max_retries=retry, timeout=(15, 120))
     try:
-        client = pystac_client.Client.open(search.api_url, stac_io=StacApiIO(max_retries=retry, timeout=(15, 120)))
+        client = pystac_client.Client.open(search.api_url, stac_io=stac_io)
         query = None
         if search.max_cloud is not None and client.conforms_to(
                 pystac_client.conformance.ConformanceClasses.QUERY):
@@ -158,6 +159,8 @@ def search_items(search: Search) -> List[dict]:
                          "of a STAC API (the page listing its 'search' link).") from err
     except ValueError as err:  # an answer that is not JSON / not STAC
         raise InputError(f"{search.api_url} did not answer as a STAC API: {err}") from err
+    finally:
+        stac_io.session.close()
     return items
 
 

@@ -39,8 +39,8 @@ from ..common.errors import InputError
 from ..common.grid import Grid
 from ..common.progress import Progress, ensure
 from ..common.raster_io import remove_quietly, replace_atomically
-from .cog_window import (Bounds, Window, dataset_grid, http_options, lattice_grid, locate, open_remote,
-                         read_overlap, transform_bounds, with_retries)
+from .cog_window import (Bounds, Forbidden, Window, dataset_grid, http_options, lattice_grid, locate,
+                         open_remote, read_overlap, read_remote_file, transform_bounds, with_retries)
 from .stac_catalogue import (DEFAULT_API, LANDSAT_COLLECTION, MODIS_COLLECTION, Product, Search, item_date,
                              item_platform, product, search_items)
 from .stac_signing import Signer, default_token_url
@@ -239,13 +239,18 @@ def _one_job(job: _Job, request: DownloadRequest, area_key: str, signer: Signer,
         return f"{what}: already on disk, skipped"
     try:
         target, bands, notes = _read_job(job, request, signer)
+        mtl = _read_mtl(job, request, signer) if "mtl" in outputs and target is not None else None
+    except Forbidden as err:
+        report.failed += 1
+        return (f"{what}: the storage refused the read ({err}): the assets need an access token "
+                "(TOKEN_URL) or the token service gave an invalid one")
     except RuntimeError as err:
         report.failed += 1
         return f"{what}: failed after {request.retries} tries ({err}); run again to resume"
     if target is None or not _has_data(bands):
         report.empty += 1
         return f"{what}: no valid pixel in the area (outside the footprint), nothing written"
-    _write(job, outputs, target, bands, stamp, request, signer)
+    _write(job, outputs, target, bands, stamp, request, mtl)
     report.written += 1
     return "; ".join([f"{what}: {target.width} x {target.height} pixels written"] + notes)
 
@@ -332,19 +337,23 @@ def _has_data(bands: List[_Band]) -> bool:
     return bool(bands) and (bands[0].nodata is None or bool((bands[0].values != bands[0].nodata).any()))
 
 
+def _read_mtl(job: _Job, request: DownloadRequest, signer: Signer) -> bytes:
+    """The first scene's MTL text (a small file, read whole)."""
+    item = job.members[0][0]
+    return with_retries(lambda: read_remote_file(signer.sign(_href(item, "mtl.txt"), job.collection)),
+                        request.retries, request.retry_delay, lambda: signer.forget(job.collection))
+
+
 def _write(job: _Job, outputs: Dict[str, str], grid: Grid, bands: List[_Band], stamp: str,
-           request: DownloadRequest, signer: Signer) -> None:
+           request: DownloadRequest, mtl: Optional[bytes]) -> None:
     """Write the job's files (each to a temporary name, renamed when complete)."""
     metadata = {STAMP_KEY: stamp, "STAC_ITEMS": ",".join(m[0]["id"] for m in job.members),
                 "STAC_API": request.api_url}
     if job.is_modis:
         _write_tif(outputs[""], grid, bands, metadata)
         return
-    if "mtl" in outputs:  # small text file, read whole
-        item = job.members[0][0]
-        text = with_retries(lambda: _read_text(signer.sign(_href(item, "mtl.txt"), job.collection)),
-                            request.retries, request.retry_delay, lambda: signer.forget(job.collection))
-        _write_bytes(outputs["mtl"], text)
+    if mtl is not None:
+        _write_bytes(outputs["mtl"], mtl)
     for band in reversed(bands):  # the thermal band last: its presence means the scene is complete
         _write_tif(outputs[band.asset], grid, [band], metadata)
 
@@ -372,23 +381,6 @@ def _write_tif(path: str, grid: Grid, bands: List[_Band], metadata: Dict[str, st
         replace_atomically(tmp, path)
     finally:
         remove_quietly(tmp)
-
-
-def _read_text(href: str) -> bytes:
-    """The whole content of a small remote file (GDAL /vsicurl/); RuntimeError when unreadable."""
-    path = "/vsicurl/" + href
-    handle = gdal.VSIFOpenL(path, "rb")
-    if handle is None:
-        raise RuntimeError(f"cannot open {href.split('?')[0]}")
-    try:
-        chunks = []
-        while True:
-            chunk = gdal.VSIFReadL(1, 1 << 16, handle)
-            if not chunk:
-                return b"".join(chunks)
-            chunks.append(chunk)
-    finally:
-        gdal.VSIFCloseL(handle)
 
 
 def _write_bytes(path: str, data: bytes) -> None:

@@ -39,14 +39,15 @@ def http_get_json(url: str, retries: int = 3, backoff: float = 1.0) -> dict:
 
     from .stac_catalogue import TRANSIENT_STATUS
 
-    session = requests.Session()
-    session.mount("http://", HTTPAdapter(max_retries=Retry(
-        total=retries, connect=1, backoff_factor=backoff, status_forcelist=TRANSIENT_STATUS)))
-    session.mount("https://", session.get_adapter("http://"))
+    adapter = HTTPAdapter(max_retries=Retry(total=retries, connect=1, backoff_factor=backoff,
+                                            status_forcelist=TRANSIENT_STATUS))
     try:
-        answer = session.get(url, timeout=(15, 60))
-        answer.raise_for_status()
-        return answer.json()
+        with requests.Session() as session:
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            answer = session.get(url, timeout=(15, 60))
+            answer.raise_for_status()
+            return answer.json()
     except (requests.RequestException, ValueError) as err:
         raise InputError(f"Cannot get an access token for the assets from {url}: {err}") from err
 
