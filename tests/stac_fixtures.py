@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Dict
 
 import numpy as np
+import pytest
 from osgeo import gdal, osr
 
 from stac_server import StacServer
@@ -206,3 +207,20 @@ def start_catalogue(folder: str) -> Catalogue:
         catalogue.local[catalogue.path_of(item, "mtl.txt")] = mtl
     server.files.update(catalogue.local)
     return catalogue
+
+
+@pytest.fixture(scope="module")
+def catalogue(tmp_path_factory):
+    """The fake catalogue, for the tests of one module (import this fixture there)."""
+    catalogue = start_catalogue(str(tmp_path_factory.mktemp("stac")))
+    yield catalogue
+    catalogue.server.stop()
+
+
+@pytest.fixture
+def server(catalogue, monkeypatch):
+    """The server with fresh counters, GDAL's HTTP cache emptied, no proxy for 127.0.0.1."""
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    catalogue.server.reset()
+    gdal.VSICurlClearCache()
+    return catalogue.server

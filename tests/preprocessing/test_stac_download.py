@@ -13,31 +13,16 @@ from lst_fusion_plugin.common.raster_io import read_grid
 from lst_fusion_plugin.preprocessing.build_series import build_series
 from lst_fusion_plugin.preprocessing.stac_download import DownloadRequest, download
 from lst_fusion_plugin.preprocessing.stac_signing import Signer
-from stac_fixtures import (D1, D2, LANDSAT_X0, LANDSAT_Y0, MODIS_PIXEL, ROW_027_Y0, SINUSOIDAL, start_catalogue,
-                           tile_transform, utm31)
+import stac_fixtures
+from stac_fixtures import D1, D2, LANDSAT_X0, LANDSAT_Y0, MODIS_PIXEL, ROW_027_Y0, SINUSOIDAL, tile_transform, utm31
 
+catalogue, server = stac_fixtures.catalogue, stac_fixtures.server  # fixtures
 AREA = (400000.0, 5320000.0, 412000.0, 5329000.0)  # 12 x 9 km in UTM 31N, inside path 198 row 026
 FAST = {"GDAL_HTTP_RETRY_DELAY": "0.05"}
 L8_D1 = "LC08_L2SP_198026_20200718_20200912_02_T1"
 L8_D2 = "LC08_L2SP_198026_20200803_20200914_02_T1"
 MOD_D1 = "MOD11A1.A2020200.h18v04.061.2020201095403"
 MOD_D2 = "MOD11A1.A2020216.h18v04.061.2020217093011"
-
-
-@pytest.fixture(scope="module")
-def catalogue(tmp_path_factory):
-    catalogue = start_catalogue(str(tmp_path_factory.mktemp("stac")))
-    yield catalogue
-    catalogue.server.stop()
-
-
-@pytest.fixture
-def server(catalogue, monkeypatch):
-    """The server with fresh counters, GDAL's HTTP cache emptied, no proxy for 127.0.0.1."""
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    catalogue.server.reset()
-    gdal.VSICurlClearCache()
-    return catalogue.server
 
 
 def request(catalogue, products=("modis_terra_day", "landsat_8"), area=AREA, crs=None, start=D1, end=D2,
