@@ -44,6 +44,8 @@ class StacServer:
         self.token_ttl: Optional[float] = None
         """Lifetime (s) of issued tokens; None: file reads need no token."""
         self.tokens: Dict[str, float] = {}
+        self.conformance: List[str] = list(CONFORMANCE)
+        """Conformance classes announced (tests may drop the query extension)."""
         self.lock = threading.Lock()
         self.httpd = None
         self.url = ""
@@ -69,6 +71,7 @@ class StacServer:
             self.tokens.clear()
             self.page_size = None
             self.token_ttl = None
+            self.conformance = list(CONFORMANCE)
 
     def requests_to(self, prefix: str) -> List[tuple]:
         """Logged requests whose path starts with ``prefix``."""
@@ -116,7 +119,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _landing(self) -> dict:
         base = self.state.url
         return {"type": "Catalog", "id": "test-stac", "stac_version": "1.0.0", "description": "test API",
-                "conformsTo": CONFORMANCE,
+                "conformsTo": self.state.conformance,
                 "links": [{"rel": "self", "href": base + "/", "type": "application/json"},
                           {"rel": "root", "href": base + "/", "type": "application/json"},
                           {"rel": "search", "href": base + "/search", "type": "application/geo+json",
@@ -125,6 +128,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                            "method": "POST"}]}
 
     def _search(self, params: dict, post: bool) -> dict:
+        if params.get("query") and CONFORMANCE[2] not in self.state.conformance:
+            raise AssertionError("query sent to an API without the query extension")
         matches = [item for item in self.state.items if _matches(item, params)]
         limit = int(params.get("limit") or 10)
         if self.state.page_size:

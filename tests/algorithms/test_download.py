@@ -39,6 +39,15 @@ def test_download_algorithm_writes_the_two_folders(processing, catalogue, server
     assert (again["WRITTEN_COUNT"], again["SKIPPED_COUNT"]) == (0, 4)
 
 
+def test_extent_in_lon_lat_across_two_modis_tiles(processing, catalogue, server, tmp_path):
+    result = processing.run("lstfusion:download", parameters(
+        catalogue, EXTENT="-0.05,0.05,47.9,48.0 [EPSG:4326]", END_DATE=str(D1), PRODUCTS=[0],
+        OUTPUT_FOLDER=str(tmp_path)))
+    assert sorted(os.listdir(result["MODIS_FOLDER"])) == ["MOD11A1.A2020200.h17v04.061.2020201095327.tif",
+                                                          "MOD11A1.A2020200.h18v04.061.2020201095403.tif"]
+    assert os.listdir(result["LANDSAT_FOLDER"]) == []
+
+
 @pytest.mark.parametrize("change,message", [
     ({"STAC_API": "http://127.0.0.1:9"}, "Cannot reach the STAC API"),
     ({"START_DATE": "18/07/2020"}, "START_DATE: '18/07/2020' is not a date"),

@@ -11,6 +11,7 @@ from lst_fusion_plugin.common.errors import InputError
 from lst_fusion_plugin.common.pairs import read_pairs
 from lst_fusion_plugin.common.raster_io import read_grid
 from lst_fusion_plugin.preprocessing.build_series import build_series
+from lst_fusion_plugin.preprocessing.cog_window import Forbidden, with_retries
 from lst_fusion_plugin.preprocessing.stac_download import DownloadRequest, download
 from lst_fusion_plugin.preprocessing.stac_signing import Signer
 import stac_fixtures
@@ -129,6 +130,36 @@ def test_paging_follows_next_links(catalogue, server, tmp_path):
     assert report.written == 4 and report.found == 6
     searches = [entry for entry in server.log if entry[1] == "/search"]
     assert len(searches) >= 6  # one item per page, both collections
+
+
+def test_cloud_limit_checked_on_items_when_the_api_has_no_query_extension(catalogue, server, tmp_path):
+    server.conformance.remove("https://api.stacspec.org/v1.0.0/item-search#query")
+    report = download(request(catalogue, products=("landsat_8",), end=D2.replace(day=31)), str(tmp_path))
+    assert report.found == 3  # the 85 % scene is dropped here, not by the API
+    assert sorted(os.listdir(report.landsat_folder)) == [L8_D1, L8_D2]
+    assert all(entry[2] == "" or "query" not in entry[2] for entry in server.log)
+
+
+def test_backoff_doubles_and_forbidden_renews_once():
+    waits, renewals, answers = [], [], [RuntimeError("HTTP response code: 503"),
+                                       RuntimeError("HTTP error code: 429"), "done"]
+
+    def read():
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    assert with_retries(read, 3, 0.5, lambda: renewals.append(1), sleep=waits.append) == "done"
+    assert waits == [0.5, 1.0] and not renewals
+    answers[:] = [Forbidden("HTTP response code: 403"), Forbidden("HTTP response code: 403")]
+    with pytest.raises(Forbidden):
+        with_retries(read, 3, 0.5, lambda: renewals.append(1), sleep=waits.append)
+    assert renewals == [1]
+    answers[:] = [RuntimeError("HTTP response code: 404")]
+    with pytest.raises(RuntimeError, match="404"):
+        with_retries(read, 3, 0.5, lambda: renewals.append(1), sleep=waits.append)
+    assert waits == [0.5, 1.0]  # a 404 is not retried
 
 
 def test_transient_errors_are_retried_with_backoff(catalogue, server, tmp_path):
