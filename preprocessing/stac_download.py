@@ -247,6 +247,9 @@ def _one_job(job: _Job, request: DownloadRequest, area_key: str, signer: Signer,
     except RuntimeError as err:
         report.failed += 1
         return f"{what}: failed after {request.retries} tries ({err}); run again to resume"
+    except InputError as err:
+        report.failed += 1
+        return f"{what}: not usable ({err})"
     if target is None or not _has_data(bands):
         report.empty += 1
         return f"{what}: no valid pixel in the area (outside the footprint), nothing written"
@@ -266,38 +269,50 @@ class _Band:
 
 def _read_job(job: _Job, request: DownloadRequest, signer: Signer
               ) -> Tuple[Optional[Grid], List[_Band], List[str]]:
-    """(target grid, bands, notes): the window of every member read on the first one's lattice."""
+    """(target grid, bands, notes): the window of every member read on the first one's lattice.
+
+    InputError when the first member cannot be used; a later member on another lattice (another
+    UTM zone on the same date) is left out with a note.
+    """
     target: Optional[Grid] = None
     bands: List[_Band] = []
     notes: List[str] = []
-    for k, (item, assets) in enumerate(job.members):
-        def read(item=item, assets=assets):
-            datasets = [open_remote(signer.sign(_href(item, a), job.collection)) for a in assets]
-            grid = dataset_grid(datasets[0], f"{item['id']} {assets[0]}")
-            goal = target or _target(grid, request, clip=job.is_modis)
-            window = locate(goal, grid)
-            values = [read_overlap(ds, 1, window) if window.overlap else None for ds in datasets]
-            nodata = [_nodata(ds, a) for ds, a in zip(datasets, assets)]
-            return goal, window, values, nodata
+    used: List[str] = []
+    for item, assets in job.members:
         try:
             goal, window, values, nodata = with_retries(
-                read, request.retries, request.retry_delay, lambda: signer.forget(job.collection))
-        except InputError as err:  # another lattice: another UTM zone on the same date
-            notes.append(f"{item['id']} not used ({err} from {job.members[0][0]['id']}; buildseries uses "
-                         "one Landsat scene per date)")
+                lambda: _read_member(item, assets, target, job, request, signer), request.retries,
+                request.retry_delay, lambda: signer.forget(job.collection))
+        except InputError as err:
+            if target is None:
+                raise
+            notes.append(f"{item['id']} not used: {err} (vs {used[0]}; buildseries uses one Landsat scene "
+                         "per date)")
             continue
         if target is None:
             target = goal
             bands = [_Band(a, np.full(goal.shape, n if n is not None else 0, v.dtype if v is not None
                                       else np.uint16), n) for a, v, n in zip(assets, values, nodata)]
         if window.overlap is not None:
-            _paste(bands, window, values, first=k == 0)
-    if len(job.members) > 1:
-        used = [m[0]["id"] for m in job.members if not any(m[0]["id"] in n for n in notes)]
+            _paste(bands, window, values, first=not used)
+        used.append(item["id"])
+    if len(used) > 1:
         notes.append(f"mosaic of {', '.join(used)}")
-    if target is not None and (target.width == 0 or target.height == 0):
-        target = None
+    if target.width == 0 or target.height == 0:
+        return None, bands, notes
     return target, bands, notes
+
+
+def _read_member(item: dict, assets: Tuple[str, ...], target: Optional[Grid], job: _Job,
+                 request: DownloadRequest, signer: Signer):
+    """(target, window, overlap values per asset or None, no-data per asset) of one item; the
+    target is made from this item's grid when there is none yet."""
+    datasets = [open_remote(signer.sign(_href(item, a), job.collection)) for a in assets]
+    grid = dataset_grid(datasets[0], f"{item['id']} {assets[0]}")
+    goal = target or _target(grid, request, clip=job.is_modis)
+    window = locate(goal, grid)
+    values = [read_overlap(ds, 1, window) if window.overlap else None for ds in datasets]
+    return goal, window, values, [_nodata(ds, a) for ds, a in zip(datasets, assets)]
 
 
 def _target(grid: Grid, request: DownloadRequest, clip: bool) -> Grid:

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from osgeo import gdal, osr
 
-from lst_fusion_plugin.common.errors import InputError
+from lst_fusion_plugin.common.errors import Cancelled, InputError
 from lst_fusion_plugin.common.pairs import read_pairs
+from lst_fusion_plugin.common.progress import Progress
 from lst_fusion_plugin.common.raster_io import read_grid
 from lst_fusion_plugin.preprocessing.build_series import build_series
 from lst_fusion_plugin.preprocessing.cog_window import Forbidden, with_retries
@@ -122,6 +123,15 @@ def test_a_second_run_skips_what_is_on_disk_without_reading(catalogue, server, t
     assert [ds.GetRasterBand(i).GetDescription() for i in (1, 2, 3, 4)] == [
         "LST_Day_1km", "QC_Day", "LST_Night_1km", "QC_Night"]
     assert not [name for _, _, files in os.walk(tmp_path) for name in files if "partial" in name]
+
+
+def test_cancel_between_items_keeps_the_finished_ones(catalogue, server, tmp_path):
+    done = []
+    progress = Progress(info=done.append, is_cancelled=lambda: len([d for d in done if "written" in d]) >= 1)
+    with pytest.raises(Cancelled):
+        download(request(catalogue), str(tmp_path), progress)
+    again = download(request(catalogue), str(tmp_path))
+    assert (again.written, again.skipped) == (3, 1)
 
 
 def test_paging_follows_next_links(catalogue, server, tmp_path):
