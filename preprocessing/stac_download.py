@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-from osgeo import gdal
+from osgeo import gdal, osr
 
 from ..common.errors import InputError
 from ..common.grid import Grid
@@ -53,8 +53,7 @@ FILE_BAND = {"lwir11": "ST_B10", "lwir": "ST_B6", "qa_pixel": "QA_PIXEL"}
 DEFAULT_NODATA = {"LST_Day_1km": 0, "LST_Night_1km": 0, "lwir11": 0, "lwir": 0, "qa_pixel": 1}
 """No-data of the products' bands (used when a COG declares none)."""
 MODIS_SCALE = {"LST_Day_1km": 0.02, "LST_Night_1km": 0.02}
-WGS84 = ('GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],PRIMEM["Greenwich",0],'
-         'UNIT["degree",0.0174532925199433],AUTHORITY["EPSG","4326"]]')
+WGS84 = osr.SRS_WKT_WGS84_LAT_LONG
 _GTIFF = ["COMPRESS=DEFLATE", "PREDICTOR=2", "TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256"]
 
 
