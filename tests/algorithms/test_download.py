@@ -10,6 +10,7 @@ import stac_fixtures
 from conftest import REPO
 from lst_fusion_plugin.common.pairs import read_pairs
 from lst_fusion_plugin.common.raster_io import read_grid
+from lst_fusion_plugin.preprocessing.stac_catalogue import PRODUCTS
 from stac_fixtures import D1, D2
 
 catalogue, server = stac_fixtures.catalogue, stac_fixtures.server  # fixtures
@@ -64,6 +65,8 @@ def test_shipped_model_goes_from_area_to_series_in_one_call(processing, catalogu
     assert model.group() == "Preprocessing" and model.shortHelpString()
     assert sorted(c.algorithmId() for c in model.childAlgorithms().values()) == [
         "lstfusion:buildseries", "lstfusion:download"]
+    products = model.parameterDefinition("PRODUCTS")  # the model's copy of the algorithm's enum
+    assert products.options() == [p.label for p in PRODUCTS] and products.allowMultiple()
     series = str(tmp_path / "series")
     result = processing.run("lstfusion:downloadtoseries", parameters(
         catalogue, **{"download:DOWNLOAD_FOLDER": str(tmp_path / "download"), "buildseries:SERIES_FOLDER": series}))

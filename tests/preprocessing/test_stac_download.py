@@ -125,6 +125,14 @@ def test_a_second_run_skips_what_is_on_disk_without_reading(catalogue, server, t
     assert not [name for _, _, files in os.walk(tmp_path) for name in files if "partial" in name]
 
 
+def test_a_window_of_fill_only_is_not_written(catalogue, server, tmp_path):
+    fill = (LANDSAT_X0 + 30, 5320000.0, LANDSAT_X0 + 900, 5321000.0)  # the scene's 40 columns of fill
+    report = download(request(catalogue, products=("landsat_8",), area=fill), str(tmp_path))
+    assert (report.written, report.empty) == (0, 2)
+    assert os.listdir(report.landsat_folder) == []
+    assert all("no valid pixel in the area" in line for line in report.lines)
+
+
 def test_cancel_between_items_keeps_the_finished_ones(catalogue, server, tmp_path):
     done = []
     progress = Progress(info=done.append, is_cancelled=lambda: len([d for d in done if "written" in d]) >= 1)
