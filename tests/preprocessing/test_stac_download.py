@@ -109,6 +109,8 @@ def test_buildseries_reads_the_download_folders_unchanged(catalogue, server, tmp
     landsat = os.path.join(report.landsat_folder, L8_D1, L8_D1 + "_ST_B10.TIF")
     assert series.grid.difference(read_grid(landsat)) is None  # the common grid is the window
     assert all(read_grid(row.coarse).difference(series.grid) is None for row in rows)
+    same = build_series(str(tmp_path / "download"), str(tmp_path / "download"), str(tmp_path / "series2"))
+    assert same.pairs == 2  # the download folder itself also serves as both folders
 
 
 def test_a_second_run_skips_what_is_on_disk_without_reading(catalogue, server, tmp_path):
