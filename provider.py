@@ -5,17 +5,20 @@ from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
 from .algorithms import ALGORITHMS
+from .algorithms.shipped_models import shipped_models
 
 ICON_PATH = os.path.join(os.path.dirname(__file__), "resources", "icon.svg")
 
 
 class LstFusionProvider(QgsProcessingProvider):
-    """Provides every algorithm listed in ``algorithms.ALGORITHMS``."""
+    """Provides every algorithm listed in ``algorithms.ALGORITHMS`` and the shipped graphical models."""
 
     def loadAlgorithms(self):  # noqa: N802 (QGIS's name)
-        """Instantiate and add the algorithms."""
+        """Instantiate and add the algorithms, then the models of resources/processing_models."""
         for algorithm_class in ALGORITHMS:
             self.addAlgorithm(algorithm_class())
+        for model in shipped_models():
+            self.addAlgorithm(model)
 
     def id(self) -> str:
         """Provider id used in algorithm ids ('lstfusion:...')."""

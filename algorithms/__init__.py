@@ -2,6 +2,7 @@
 from .align_to_fine import AlignToFine
 from .build_series import BuildSeries
 from .compare import Compare
+from .download import Download
 from .estarfm import Estarfm
 from .evaluate import Evaluate
 from .experiment import Experiment
@@ -19,6 +20,7 @@ ALGORITHMS = [
     ModisLst,
     LandsatLst,
     FillGaps,
+    Download,
     BuildSeries,
     Simulate,
     Starfm,

@@ -52,4 +52,14 @@ else
       "numba==$numba_version" "llvmlite==$llvmlite_version" -c "$repo/constraints.txt" \
       || echo "install: numba could not be installed; ESTARFM uses its numpy path"
 fi
+# lstfusion:download searches STAC APIs with pystac-client
+pystac_client_version=$(grep -E '^pystac-client==' "$repo/requirements.txt" | cut -d= -f3)
+pystac_version=$(grep -E '^pystac==' "$repo/requirements.txt" | cut -d= -f3)
+if PYTHONPATH="$deps" /usr/bin/python3 -c "import pystac_client, sys; sys.exit(pystac_client.__version__ != '$pystac_client_version')" 2>/dev/null; then
+  echo "install: pystac-client $pystac_client_version present"
+else
+  echo "install: installing pystac-client $pystac_client_version into $deps (lstfusion:download)"
+  "$repo/.venv/bin/python" -m pip install -q --disable-pip-version-check --target "$deps" \
+      "pystac-client==$pystac_client_version" "pystac==$pystac_version" -c "$repo/constraints.txt"
+fi
 echo "install: done. Start QGIS: Processing Toolbox > LST fusion."

@@ -17,8 +17,8 @@ def test_zip_holds_a_loadable_plugin(tmp_path):
         z.extractall(tmp_path / "plugins")
     for required in ("__init__.py", "metadata.txt", "lst_fusion_plugin.py", "provider.py",
                      "algorithms/align_to_fine.py", "common/raster_io.py", "models/deep/predict.py",
-                     "workflows/fuse_series.py", "resources/icon.svg",
-                     "resources/lst_kelvin.qml", "LICENSE"):
+                     "workflows/fuse_series.py", "resources/icon.svg", "resources/lst_kelvin.qml",
+                     "resources/processing_models/downloadtoseries.model3", "LICENSE"):
         assert f"lst_fusion_plugin/{required}" in names, required
     assert not any("__pycache__" in n or n.startswith("lst_fusion_plugin/tests") for n in names)
     probe = ("import sys; sys.path.insert(0, sys.argv[1]); import lst_fusion_plugin as p; "
