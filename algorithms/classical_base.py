@@ -90,6 +90,6 @@ class ClassicalFusionAlgorithm(LstFusionAlgorithm):
         """Name the output 'label YYYY-MM-DD' (the target date: ``date``, else the coarse target's),
         style it and return the outputs dict."""
         target = self.parameterAsRasterLayer(parameters, self.COARSE_TARGET, context)
-        name_loaded_layer(context, output, dated_name(label, target.source(), target.name(), date))
+        name_loaded_layer(self, context, self.OUTPUT, output, dated_name(label, target.source(), target.name(), date))
         self.style_output(context, output, read_units(output) or result["units"])
         return {self.OUTPUT: output, self.VALID_FRACTION: result["valid_fraction"]}

@@ -127,7 +127,7 @@ class Evaluate(LstFusionAlgorithm):
             outputs[self.OUTPUT_ERROR] = error
             # a sidecar .qml is QGIS's default style: the diverging ramp also when opened by hand
             shutil.copyfile(ERROR_STYLE, os.path.splitext(error)[0] + ".qml")
-            name_loaded_layer(context, error, "Error (P - R) "
+            name_loaded_layer(self, context, self.OUTPUT_ERROR, error, "Error (P - R) "
                               + self.parameterAsRasterLayer(parameters, self.PREDICTION, context).name())
             if context.willLoadLayerOnCompletion(error):
                 context.layerToLoadOnCompletionDetails(error).setPostProcessor(StyleLoader.create(ERROR_STYLE))

@@ -109,7 +109,7 @@ class FillGaps(LstFusionAlgorithm):
             self.parameterAsBool(parameters, self.SPATIAL_FALLBACK, context), progress)
         feedback.pushInfo(self.tr(f"{100 * result['gap_fraction']:.2f} % no-data before; "
                                   f"{result['filled']} pixel(s) filled; {result['remaining']} left."))
-        name_loaded_layer(context, output,
+        name_loaded_layer(self, context, self.OUTPUT, output,
                           self.parameterAsRasterLayer(parameters, self.INPUT, context).name() + " gaps filled")
         self.style_output(context, output, read_units(output) or "kelvin")
         return {self.OUTPUT: output, self.GAP_FRACTION: result["gap_fraction"],

@@ -101,6 +101,6 @@ class FuseDeep(LstFusionAlgorithm):
                                   f"{100 * result['valid_fraction']:.1f} % of the pixels are valid."))
         target = self.parameterAsRasterLayer(parameters, self.COARSE_TARGET, context)
         label = get_spec(result["model"]).display_name.split(" (")[0]  # 'EDCSTFN (Tan et al. 2019)'
-        name_loaded_layer(context, output, dated_name(label, target.source(), target.name()))
+        name_loaded_layer(self, context, self.OUTPUT, output, dated_name(label, target.source(), target.name()))
         self.style_output(context, output, read_units(output) or "kelvin")
         return {self.OUTPUT: output, self.VALID_FRACTION: result["valid_fraction"]}

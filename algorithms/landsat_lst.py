@@ -74,7 +74,7 @@ class LandsatLst(LstFusionAlgorithm):
             feedback.pushWarning(self.tr("No QA_PIXEL band found: clouds are not masked. Give the "
                                          "QA_PIXEL parameter."))
         feedback.pushInfo(self.tr(f"{100 * result['valid_fraction']:.1f} % of the pixels are valid."))
-        name_loaded_layer(context, output, dated_name(
+        name_loaded_layer(self, context, self.OUTPUT, output, dated_name(
             "Landsat LST", source, self.parameterAsRasterLayer(parameters, self.INPUT, context).name()))
         self.style_output(context, output, units)
         return {self.OUTPUT: output, self.VALID_FRACTION: result["valid_fraction"],

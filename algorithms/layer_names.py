@@ -4,6 +4,7 @@ Without this, QGIS names a loaded output after its parameter's label ('Fused fin
 LST'), so two runs cannot be told apart. :func:`name_loaded_layer` sets the name
 QGIS's own ``setOutputLayerName`` applies (``QgsProcessingContext.LayerDetails.name``):
 
+- a name the caller set is kept (a graphical model names its outputs);
 - a temporary output (no file name typed) always gets it (``forceName``);
 - a file the user chose follows QGIS's rule for every algorithm: with the
   Processing option 'Prefer output filename for layer names' (Settings > Options >
@@ -44,9 +45,14 @@ def is_temporary_output(path: str) -> bool:
     return os.path.normcase(os.path.realpath(path)).startswith(folder + os.sep)
 
 
-def name_loaded_layer(context: QgsProcessingContext, path: str, name: str) -> None:
-    """Name the layer QGIS loads from ``path`` on completion ``name`` (see the module docstring)."""
-    if context.willLoadLayerOnCompletion(path):
-        details = context.layerToLoadOnCompletionDetails(path)
-        details.name = name
-        details.forceName = is_temporary_output(path)
+def name_loaded_layer(algorithm, context: QgsProcessingContext, parameter: str, path: str, name: str) -> None:
+    """Name ``name`` the layer QGIS loads on completion from ``path``, the output of destination
+    ``parameter`` of ``algorithm`` (see the module docstring). A name the caller gave, such as a
+    graphical model's output name, is kept: only the parameter's label is replaced."""
+    if not context.willLoadLayerOnCompletion(path):
+        return
+    details = context.layerToLoadOnCompletionDetails(path)
+    if details.name and details.name != algorithm.parameterDefinition(parameter).description():
+        return
+    details.name = name
+    details.forceName = is_temporary_output(path)

@@ -6,13 +6,13 @@ import os
 import numpy as np
 import pytest
 from osgeo import gdal
-from qgis.core import (QgsColorRampLegendNode, QgsLayerTreeModel, QgsProcessing, QgsProject,
-                       QgsRasterLayer, QgsSettings)
+from qgis.core import (QgsColorRampLegendNode, QgsLayerTreeModel, QgsProcessing, QgsProcessingModelAlgorithm,
+                       QgsProject, QgsRasterLayer, QgsSettings)
 from qgis.PyQt.QtCore import Qt
 
 import product_fixtures
 from classical_scenes import SYNTHETIC_GRID, synthetic_arrays, write_scene
-from conftest import yanco
+from conftest import REPO, yanco
 from lst_fusion_plugin.algorithms.layer_names import dated_name
 from lst_fusion_plugin.common.raster_io import read_array
 
@@ -174,3 +174,12 @@ def test_dated_name_takes_the_date_given_then_from_the_file_then_from_the_layer(
     assert dated_name("STARFM", "/d/target.tif", "coarse target") == "STARFM (coarse target)"
     assert dated_name("STARFM", "/d/target.tif") == "STARFM (target)"
     assert dated_name("STARFM", "/d/t_20160101_20160308.tif") == "STARFM (t_20160101_20160308)"
+
+
+def test_a_graphical_models_output_name_is_kept(processing, project, tmp_path):
+    model = QgsProcessingModelAlgorithm()
+    assert model.fromFile(os.path.join(REPO, "tests", "data", "landsat_fill_align.model3"))
+    scene = product_fixtures.write_landsat_scene(tmp_path, "20191101", product_fixtures.kelvin_field(30, 40))
+    result = processing.runAndLoadResults(model, {"st_b10": scene["st"], "reference": scene["st"],
+                                                  "align:lst_on_grid": "TEMPORARY_OUTPUT"})
+    assert loaded(project, result, "align:lst_on_grid").name() == "lst_on_grid"
