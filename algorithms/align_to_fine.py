@@ -6,6 +6,7 @@ from qgis.core import (QgsProcessingParameterEnum, QgsProcessingParameterNumber,
 from ..preprocessing.align import RESAMPLING_METHODS, align_to_grid
 from ..common.raster_io import read_grid, read_units
 from .base import LstFusionAlgorithm
+from .layer_names import name_loaded_layer
 
 
 class AlignToFine(LstFusionAlgorithm):
@@ -54,5 +55,7 @@ class AlignToFine(LstFusionAlgorithm):
         result = align_to_grid(source, read_grid(reference), output, method, band, progress)
         feedback.pushInfo(self.tr(f"Aligned with {method} resampling; "
                                   f"{100 * result['valid_fraction']:.1f} % of the pixels are valid."))
+        name_loaded_layer(self, context, self.OUTPUT, output,
+                          self.parameterAsRasterLayer(parameters, self.INPUT, context).name() + " aligned")
         self.style_output(context, output, read_units(output) or "kelvin")
         return {self.OUTPUT: output, self.VALID_FRACTION: result["valid_fraction"]}

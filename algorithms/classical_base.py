@@ -5,6 +5,7 @@ from qgis.core import (QgsProcessingOutputNumber, QgsProcessingParameterDefiniti
 
 from ..common.raster_io import read_units
 from .base import LstFusionAlgorithm
+from .layer_names import dated_name, name_loaded_layer
 
 ALIGN_HINT = ("All inputs must share one fine grid: put the coarse rasters on the fine raster's grid "
               "with 'Align raster to fine grid' (lstfusion:aligntofine) first.")
@@ -85,7 +86,10 @@ class ClassicalFusionAlgorithm(LstFusionAlgorithm):
             return ""
         return self.raster_source(parameters, name, context)
 
-    def finish(self, context, output: str, result: dict) -> dict:
-        """Style the output and return the outputs dict."""
+    def finish(self, parameters, context, output: str, result: dict, label: str, date=None) -> dict:
+        """Name the output 'label YYYY-MM-DD' (the target date: ``date``, else the coarse target's),
+        style it and return the outputs dict."""
+        target = self.parameterAsRasterLayer(parameters, self.COARSE_TARGET, context)
+        name_loaded_layer(self, context, self.OUTPUT, output, dated_name(label, target.source(), target.name(), date))
         self.style_output(context, output, read_units(output) or result["units"])
         return {self.OUTPUT: output, self.VALID_FRACTION: result["valid_fraction"]}

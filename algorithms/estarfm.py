@@ -86,6 +86,7 @@ class Estarfm(ClassicalFusionAlgorithm):
             f"{100 * fallback:.2f} % with too few similar pixels (window mean change), "
             f"{result['revised']} revised for leaving the valid range, "
             f"{result['converted']} with a conversion coefficient other than 1."))
-        outputs = self.finish(context, output, result)
+        outputs = self.finish(parameters, context, output, result,
+                              "ubESTARFM" if params.bias_correction else "ESTARFM", dates[2])
         outputs[self.FALLBACK_FRACTION] = fallback
         return outputs

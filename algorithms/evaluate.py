@@ -15,6 +15,7 @@ from ..evaluation.metrics import DEFINITIONS, METRICS, checked_ratio, compute_me
 from ..common.raster_io import read_grid
 from ..evaluation.tables import text_table, write_metrics_table
 from .base import StyleLoader, LstFusionAlgorithm
+from .layer_names import name_loaded_layer
 
 ERROR_STYLE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources", "lst_error.qml")
 
@@ -126,6 +127,8 @@ class Evaluate(LstFusionAlgorithm):
             outputs[self.OUTPUT_ERROR] = error
             # a sidecar .qml is QGIS's default style: the diverging ramp also when opened by hand
             shutil.copyfile(ERROR_STYLE, os.path.splitext(error)[0] + ".qml")
+            name_loaded_layer(self, context, self.OUTPUT_ERROR, error, "Error (P - R) "
+                              + self.parameterAsRasterLayer(parameters, self.PREDICTION, context).name())
             if context.willLoadLayerOnCompletion(error):
                 context.layerToLoadOnCompletionDetails(error).setPostProcessor(StyleLoader.create(ERROR_STYLE))
         return outputs

@@ -13,6 +13,7 @@ from ..common.raster_io import read_units
 from ..common.products import date_from_filename
 from ..common.pairs import read_pairs
 from .base import LstFusionAlgorithm
+from .layer_names import name_loaded_layer
 
 METHOD_LABELS = ["Progressive focal mean (windows 3, 5, 7, ...; the survey's method)",
                  "Inverse distance weighting (GDAL Fill nodata)",
@@ -108,6 +109,8 @@ class FillGaps(LstFusionAlgorithm):
             self.parameterAsBool(parameters, self.SPATIAL_FALLBACK, context), progress)
         feedback.pushInfo(self.tr(f"{100 * result['gap_fraction']:.2f} % no-data before; "
                                   f"{result['filled']} pixel(s) filled; {result['remaining']} left."))
+        name_loaded_layer(self, context, self.OUTPUT, output,
+                          self.parameterAsRasterLayer(parameters, self.INPUT, context).name() + " gaps filled")
         self.style_output(context, output, read_units(output) or "kelvin")
         return {self.OUTPUT: output, self.GAP_FRACTION: result["gap_fraction"],
                 self.FILLED_PIXELS: result["filled"], self.VALID_FRACTION: result["valid_fraction"]}

@@ -10,6 +10,7 @@ from ..common.raster_io import read_units
 from ..models.deep.architectures import get_spec, model_names
 from .base import LstFusionAlgorithm
 from .deep_common import advanced, device_name, device_parameter
+from .layer_names import dated_name, name_loaded_layer
 
 SHIPPED_MODEL = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources", "models",
                              "edcstfn_default.pt")
@@ -98,5 +99,8 @@ class FuseDeep(LstFusionAlgorithm):
             progress=progress)
         feedback.pushInfo(self.tr(f"{result['tiles']} tile(s) on {result['device']}; "
                                   f"{100 * result['valid_fraction']:.1f} % of the pixels are valid."))
+        target = self.parameterAsRasterLayer(parameters, self.COARSE_TARGET, context)
+        label = get_spec(result["model"]).display_name.split(" (")[0]  # 'EDCSTFN (Tan et al. 2019)'
+        name_loaded_layer(self, context, self.OUTPUT, output, dated_name(label, target.source(), target.name()))
         self.style_output(context, output, read_units(output) or "kelvin")
         return {self.OUTPUT: output, self.VALID_FRACTION: result["valid_fraction"]}

@@ -6,6 +6,7 @@ from qgis.core import (QgsProcessingOutputNumber, QgsProcessingOutputString, Qgs
 from ..preprocessing.landsat import DEFAULT_MASK, QA_CLASSES, landsat_to_lst
 from ..common.units import UNIT_LABELS, UNITS as UNIT_NAMES
 from .base import LstFusionAlgorithm
+from .layer_names import dated_name, name_loaded_layer
 
 MASK_LABELS = ["Fill (bit 0)", "Dilated cloud (bit 1)", "Cirrus (bit 2)", "Cloud (bit 3)",
                "Cloud shadow (bit 4)", "Snow (bit 5)"]
@@ -73,6 +74,8 @@ class LandsatLst(LstFusionAlgorithm):
             feedback.pushWarning(self.tr("No QA_PIXEL band found: clouds are not masked. Give the "
                                          "QA_PIXEL parameter."))
         feedback.pushInfo(self.tr(f"{100 * result['valid_fraction']:.1f} % of the pixels are valid."))
+        name_loaded_layer(self, context, self.OUTPUT, output, dated_name(
+            "Landsat LST", source, self.parameterAsRasterLayer(parameters, self.INPUT, context).name()))
         self.style_output(context, output, units)
         return {self.OUTPUT: output, self.VALID_FRACTION: result["valid_fraction"],
                 self.SCALING: result["scaling"]}

@@ -5,6 +5,7 @@ from qgis.core import (QgsProcessingOutputNumber, QgsProcessingOutputString, Qgs
 from ..common.units import UNIT_LABELS, UNITS as UNIT_NAMES
 from ..preprocessing.modis import LAYERS, QUALITY_RULES, modis_to_lst
 from .base import LstFusionAlgorithm
+from .layer_names import dated_name, name_loaded_layer
 
 FILE_FILTER = "MODIS LST (*.hdf *.HDF *.tif *.TIF *.tiff);;All files (*.*)"
 QUALITY_LABELS = [
@@ -79,6 +80,7 @@ class ModisLst(LstFusionAlgorithm):
             feedback.pushWarning(self.tr("No QC layer found: only fill / no-data pixels are masked. "
                                          "Give the QC parameter to mask by quality."))
         feedback.pushInfo(self.tr(f"{100 * result['valid_fraction']:.1f} % of the pixels are valid."))
+        name_loaded_layer(self, context, self.OUTPUT, output, dated_name(f"MODIS {layer} LST", source))
         self.style_output(context, output, units)
         return {self.OUTPUT: output, self.VALID_FRACTION: result["valid_fraction"],
                 self.SCALING: result["assumption"]}

@@ -50,4 +50,4 @@ class Starfm(ClassicalFusionAlgorithm):
                             self.raster_source(parameters, self.COARSE_TARGET, context),
                             output, params, progress)
         feedback.pushInfo(self.tr(f"{100 * result['valid_fraction']:.1f} % of the pixels predicted."))
-        return self.finish(context, output, result)
+        return self.finish(parameters, context, output, result, "STARFM")

@@ -21,6 +21,16 @@ NODATA = -9999.0
 UNITS_KEY = "LST_UNITS"
 """Dataset metadata item holding 'kelvin' or 'celsius'."""
 
+UNIT_SYMBOLS = {"kelvin": "K", "celsius": "°C"}
+"""Symbol of each units name, as written in band descriptions."""
+
+
+def band_description(quantity: str, units: Optional[str]) -> str:
+    """What a band holds, for QGIS's legend and identify tool: 'LST (K)', 'error P - R (°C)';
+    just ``quantity`` when the units are unknown."""
+    return f"{quantity} ({UNIT_SYMBOLS[units]})" if units in UNIT_SYMBOLS else quantity
+
+
 GTIFF_OPTIONS = ["COMPRESS=DEFLATE", "PREDICTOR=3", "TILED=YES",
                  "BLOCKXSIZE=256", "BLOCKYSIZE=256", "BIGTIFF=IF_SAFER"]
 
@@ -127,7 +137,9 @@ def has_valid_pixel(path: str, band: int = 1) -> bool:
 class RasterWriter:
     """Write a Float32 GeoTIFF window by window, atomically.
 
-    Data goes to a temporary file beside ``path``; leaving the ``with`` block
+    ``descriptions`` (one per band, see :func:`band_description`) become the band
+    descriptions QGIS shows in the legend and the identify tool. Data goes to a
+    temporary file beside ``path``; leaving the ``with`` block
     normally renames it to ``path``, an exception (or cancel) deletes it, so a
     failed run never leaves a half-written output. NaN is written as NODATA.
     """

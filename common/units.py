@@ -4,16 +4,13 @@ from typing import Optional, Tuple
 import numpy as np
 
 from .errors import InputError
-from .raster_io import read_decimated, read_units
+from .raster_io import UNIT_SYMBOLS, read_decimated, read_units  # noqa: F401 (re-exported)
 
 UNITS = ("kelvin", "celsius")
 """Units names, in the order of the Processing enum."""
 
 UNIT_LABELS = ("Kelvin", "Degrees Celsius")
 """Names of :data:`UNITS` shown to users."""
-
-UNIT_SYMBOLS = {"kelvin": "K", "celsius": "°C"}
-"""Symbols of :data:`UNITS` in tables, legends and band descriptions."""
 
 KELVIN_AT_0C = 273.15
 

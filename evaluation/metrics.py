@@ -35,7 +35,7 @@ from ..common.errors import InputError
 from ..common.grid import Grid, require_same_grid
 from ..common.progress import Progress, ensure
 from ..common.units import units_of
-from ..common.raster_io import RasterWriter, open_raster, read_band, read_grid
+from ..common.raster_io import RasterWriter, band_description, open_raster, read_band, read_grid
 
 METRICS = ("RMSE", "SSIM", "PSNR", "SAM", "CC", "ERGAS", "MAE", "BIAS", "UBRMSE", "R2", "VALID_PIXELS")
 """Keys of a metrics dict, in report order."""
@@ -282,7 +282,7 @@ def compute_metrics(pred_path: str, ref_path: str, mask_path: Optional[str] = No
         return p, r, valid
 
     sums = _Sums()
-    with RasterWriter(error_path, grid, units=units,
+    with RasterWriter(error_path, grid, units=units, descriptions=[band_description("error P - R", units)],
                       metadata={"CONTENT": "prediction - reference"}) if error_path else nullcontext() as writer:
         for i, row in enumerate(range(0, grid.height, rows_per_block)):
             p, r, valid = read(row, min(rows_per_block, grid.height - row))

@@ -17,8 +17,8 @@ from osgeo import gdal, osr
 from ..common.errors import Cancelled, InputError
 from ..common.grid import Grid, crs_name
 from ..common.progress import Progress, ensure
-from ..common.raster_io import (GTIFF_OPTIONS, RasterWriter, grid_of, has_valid_pixel, open_raster,
-                        read_band, read_units, remove_quietly)
+from ..common.raster_io import (GTIFF_OPTIONS, RasterWriter, band_description, grid_of, has_valid_pixel,
+                                open_raster, read_band, read_units, remove_quietly)
 
 RESAMPLING_METHODS = ("nearest", "bilinear", "cubic", "cubicspline", "lanczos", "average")
 """Resampling names accepted by :func:`align_to_grid`, in the order of the Processing enum."""
@@ -122,7 +122,7 @@ def _combine(values_path: str, validity_path: str, reference: Grid, out_path: st
     values_ds, validity_ds = gdal.Open(values_path), gdal.Open(validity_path)
     rows_per_block = 256
     valid_count = 0
-    with RasterWriter(out_path, reference, units=units) as writer:
+    with RasterWriter(out_path, reference, units=units, descriptions=[band_description("LST", units)]) as writer:
         for row in range(0, reference.height, rows_per_block):
             window = (row, 0, min(rows_per_block, reference.height - row), reference.width)
             block = read_band(values_ds, 1, window)

@@ -38,7 +38,8 @@ from ..common.grid import Grid, crs_name
 from .landsat import DEFAULT_MASK, landsat_to_lst, open_landsat
 from .modis import modis_to_lst
 from ..common.progress import Progress, ensure
-from ..common.raster_io import UNITS_KEY, RasterWriter, grid_of, open_raster, read_band, read_grid, read_units
+from ..common.raster_io import (UNITS_KEY, RasterWriter, band_description, grid_of, open_raster, read_band,
+                                read_grid, read_units)
 from ..common.pairs import PairRow, write_pairs
 from .discovery import find_landsat, find_modis, group_by_date
 
@@ -314,7 +315,9 @@ def _mask_outside(path: str, final: str, mask: np.ndarray) -> None:
     """Copy ``path`` to ``final`` with no-data outside ``mask``, keeping units and metadata."""
     ds = open_raster(path)
     metadata = {k: v for k, v in (ds.GetMetadata() or {}).items() if k != "AREA_OR_POINT"}
-    with RasterWriter(final, grid_of(ds), units=read_units(path), metadata=metadata) as writer:
+    units = read_units(path)
+    with RasterWriter(final, grid_of(ds), units=units, metadata=metadata,
+                      descriptions=[band_description("LST", units)]) as writer:
         for row in range(0, mask.shape[0], _ROWS_PER_BLOCK):
             inside = mask[row:row + _ROWS_PER_BLOCK]
             block = read_band(ds, 1, (row, 0, inside.shape[0], mask.shape[1]))

@@ -28,7 +28,8 @@ from scipy import ndimage
 from ..common.errors import Cancelled, InputError
 from ..common.grid import require_same_grid
 from ..common.progress import Progress, ensure
-from ..common.raster_io import RasterWriter, open_raster, read_band, read_grid, read_units, remove_quietly
+from ..common.raster_io import (RasterWriter, band_description, open_raster, read_band, read_grid, read_units,
+                                remove_quietly)
 from ..common.tiling import count_tiles, iter_tiles
 
 METHODS = ("focal", "idw", "temporal")
@@ -156,7 +157,9 @@ def _focal_file(path: str, out_path: str, progress: Progress) -> None:
     rows, cols = grid.shape
     total = count_tiles(rows, cols, TILE)
     whole = {}
-    with RasterWriter(out_path, grid, units=read_units(path), metadata=_kept_metadata(ds)) as writer:
+    units = read_units(path)
+    with RasterWriter(out_path, grid, units=units, metadata=_kept_metadata(ds),
+                      descriptions=[band_description("LST", units)]) as writer:
         for i, tile in enumerate(iter_tiles(rows, cols, TILE)):
             core = read_band(ds, 1, tile.core)
             if not np.isfinite(core).all():
@@ -216,7 +219,8 @@ def _idw_file(path: str, out_path: str, max_distance: float, smoothing: int, pro
                 raise Cancelled("Cancelled by the user.") from err
             raise InputError(f"Inverse-distance filling of {path} failed: {err}") from err
         work.FlushCache()
-        with RasterWriter(out_path, grid, units=units, metadata=_kept_metadata(ds)) as writer:
+        with RasterWriter(out_path, grid, units=units, metadata=_kept_metadata(ds),
+                          descriptions=[band_description("LST", units)]) as writer:
             for row in range(0, grid.height, _ROWS_PER_BLOCK):
                 n = min(_ROWS_PER_BLOCK, grid.height - row)
                 block = read_band(work, 1, (row, 0, n, grid.width))
@@ -248,7 +252,8 @@ def _temporal_file(path: str, date: dt.date, series: Sequence[Tuple[dt.date, str
     before = [(d, open_raster(p)) for d, p in reversed(others) if d < date]
     after = [(d, open_raster(p)) for d, p in others if d > date]
     ds = open_raster(path)
-    with RasterWriter(out_path, grid, units=units, metadata=_kept_metadata(ds)) as writer:
+    with RasterWriter(out_path, grid, units=units, metadata=_kept_metadata(ds),
+                      descriptions=[band_description("LST", units)]) as writer:
         for row in range(0, grid.height, _ROWS_PER_BLOCK):
             window = (row, 0, min(_ROWS_PER_BLOCK, grid.height - row), grid.width)
             block = read_band(ds, 1, window)

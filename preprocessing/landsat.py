@@ -30,7 +30,7 @@ from ..common.grid import Grid
 from ..common.products import THERMAL_BAND
 from ..common.units import require_known_units, from_kelvin, to_kelvin
 from ..common.progress import Progress, ensure
-from ..common.raster_io import RasterWriter, grid_of, open_raster, raw_gaps, read_units
+from ..common.raster_io import RasterWriter, band_description, grid_of, open_raster, raw_gaps, read_units
 
 QA_CLASSES = ("fill", "dilated_cloud", "cirrus", "cloud", "cloud_shadow", "snow")
 """QA_PIXEL classes that can be masked; the class's bit is its index here."""
@@ -217,7 +217,8 @@ def landsat_to_lst(path: str, out_path: str, qa_path: Optional[str] = None,
     valid = 0
     metadata = {"SOURCE": os.path.basename(path), "SCALING": source.scaling,
                 "QA_MASK": ",".join(mask) if qa_ds is not None else "none"}
-    with RasterWriter(out_path, out_grid, units=units, metadata=metadata) as writer:
+    with RasterWriter(out_path, out_grid, units=units, metadata=metadata,
+                      descriptions=[band_description("LST", units)]) as writer:
         for row in range(0, out_grid.height, rows_per_block):
             rows = min(rows_per_block, out_grid.height - row)
             dn = band.ReadAsArray(0, row, out_grid.width, rows)

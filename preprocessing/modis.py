@@ -25,7 +25,7 @@ from ..common.errors import InputError
 from ..common.grid import Grid
 from ..common.units import require_known_units, from_kelvin, to_kelvin
 from ..common.progress import Progress, ensure
-from ..common.raster_io import RasterWriter, grid_of, open_raster, raw_gaps, read_units
+from ..common.raster_io import RasterWriter, band_description, grid_of, open_raster, raw_gaps, read_units
 
 LAYERS = ("day", "night")
 """LST layers of a granule, in the order of the Processing enum."""
@@ -141,7 +141,8 @@ def modis_to_lst(path: str, out_path: str, layer: str = "day", qc_path: Optional
     valid = rejected = 0
     metadata = {"SOURCE": source.lst if source.lst.upper().startswith("HDF4_") else os.path.basename(path),
                 "QC_RULE": quality if qc_ds else "none", "SCALING": source.assumption}
-    with RasterWriter(out_path, grid, units=units, metadata=metadata) as writer:
+    with RasterWriter(out_path, grid, units=units, metadata=metadata,
+                      descriptions=[band_description("LST", units)]) as writer:
         for row in range(0, grid.height, rows_per_block):
             rows = min(rows_per_block, grid.height - row)
             dn = lst_band.ReadAsArray(0, row, grid.width, rows)

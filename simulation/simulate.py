@@ -56,7 +56,7 @@ from ..common.errors import InputError
 from ..common.grid import Grid, crs_name
 from ..common.progress import Progress, ensure
 from ..common.units import KELVIN_AT_0C, UNITS
-from ..common.raster_io import GTIFF_OPTIONS, RasterWriter, read_grid, remove_quietly
+from ..common.raster_io import GTIFF_OPTIONS, RasterWriter, band_description, read_grid, remove_quietly
 from .discrepancy import make_discrepancy
 from .forcing import MAX_CLOUD_COVER, PARCEL_MEMORY, VARIABILITY, ar1, make_forcing
 from .landscape import CLASSES, make_landcover, smooth_field
@@ -394,7 +394,7 @@ def _write(written: List[str], folder: str, relative: str, array: np.ndarray, gr
     """Write a Float32 LST raster at folder/relative ('kind/DATE.tif')."""
     kind = relative.split("/")[0]
     path = _path(folder, relative)
-    with RasterWriter(path, grid, units=units, descriptions=[f"{kind} LST {date}"],
+    with RasterWriter(path, grid, units=units, descriptions=[band_description(f"{kind} LST {date}", units)],
                       metadata={"SIM_DATE": date, "SIM_KIND": kind}) as writer:
         writer.write(array.astype(np.float32))
     written.append(path)

@@ -27,7 +27,7 @@ from ...common.grid import Grid, require_same_grid
 from ...common.progress import Progress, ensure
 from ...common import units as lst_units
 from ...common.units import units_of
-from ...common.raster_io import RasterWriter, open_raster, read_band, read_grid
+from ...common.raster_io import RasterWriter, band_description, open_raster, read_band, read_grid
 from ...common.products import date_from_filename as date_in_name
 from ...common.tiling import count_tiles, iter_tiles
 
@@ -229,7 +229,8 @@ def run_tiled(inputs: Inputs, out_path: str, kernel: Kernel, halo: int, tile_siz
         progress.report(100.0 * sum(tile_fractions) / total)
         progress.check()
 
-    with RasterWriter(out_path, inputs.grid, units=inputs.units, metadata=metadata) as writer, \
+    with RasterWriter(out_path, inputs.grid, units=inputs.units, metadata=metadata,
+                      descriptions=[band_description("LST", inputs.units)]) as writer, \
             ThreadPoolExecutor(max(1, workers)) as pool:
         try:
             for index, tile in enumerate(iter_tiles(rows, cols, tile_size, halo)):

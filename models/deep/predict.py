@@ -24,7 +24,7 @@ from ...common.grid import require_same_grid
 from .model_file import ModelFile, load_model
 from ...common.units import units_of
 from ...common.progress import Progress, ensure
-from ...common.raster_io import RasterWriter, open_raster, read_band, read_grid
+from ...common.raster_io import RasterWriter, band_description, open_raster, read_band, read_grid
 from ...common.tiling import count_tiles, iter_tiles
 
 def guess_units(path: str) -> Optional[str]:
@@ -155,6 +155,7 @@ def fuse_paths(model_path: str, fine_ref: str, coarse_ref: str, coarse_target: s
     valid = 0
     done = 0
     with RasterWriter(out_path, grid, model.bands, units=model.units,
+                      descriptions=[band_description("LST", model.units)] * model.bands,
                       metadata={"LST_FUSION_MODEL": model.architecture,
                                 "LST_FUSION_MODEL_FILE": model_path}) as writer:
         pending = []
