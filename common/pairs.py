@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence
 
+from .csv_tables import read_csv_table, resolve_path
 from .errors import InputError
 
 
@@ -73,42 +74,24 @@ def read_pairs(csv_path: str, check_files: bool = True) -> List[PairRow]:
     that is not ISO (YYYY-MM-DD), a repeated date, a row with neither image,
     or (with ``check_files``) a file that does not exist.
     """
-    if not os.path.isfile(csv_path):
-        raise InputError(f"Pairs table not found: {csv_path}")
-    folder = os.path.dirname(os.path.abspath(csv_path))
-    with open(csv_path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.DictReader(f)
-        columns = [c.strip().lower() for c in (reader.fieldnames or [])]
-        missing = [c for c in ("date", "fine", "coarse") if c not in columns]
-        if missing:
-            raise InputError(f"{csv_path} is not a pairs table: the header must be 'date,fine,coarse' "
-                             f"(missing {', '.join(missing)}).")
-        reader.fieldnames = columns
-        rows, seen = [], set()
-        for line, record in enumerate(reader, start=2):
-            text = (record.get("date") or "").strip()
-            try:
-                date = dt.date.fromisoformat(text)
-            except ValueError as err:
-                raise InputError(f"{csv_path}, line {line}: '{text}' is not a date (YYYY-MM-DD).") from err
-            if date in seen:
-                raise InputError(f"{csv_path}, line {line}: the date {date} appears twice.")
-            seen.add(date)
-            fine = _resolve(folder, record.get("fine"))
-            coarse = _resolve(folder, record.get("coarse"))
-            if not coarse and not fine:
-                raise InputError(f"{csv_path}, line {line}: {date} has neither a fine nor a coarse raster.")
-            if check_files:
-                for path in (fine, coarse):
-                    if path and not os.path.exists(path):
-                        raise InputError(f"{csv_path}, line {line}: file not found: {path}")
-            rows.append(PairRow(date, fine, coarse))
+    rows, seen = [], set()
+    for line, record in read_csv_table(csv_path, ("date", "fine", "coarse"), "pairs table"):
+        text = record.get("date", "")
+        try:
+            date = dt.date.fromisoformat(text)
+        except ValueError as err:
+            raise InputError(f"{csv_path}, line {line}: '{text}' is not a date (YYYY-MM-DD).") from err
+        if date in seen:
+            raise InputError(f"{csv_path}, line {line}: the date {date} appears twice.")
+        seen.add(date)
+        fine = resolve_path(csv_path, record.get("fine"))
+        coarse = resolve_path(csv_path, record.get("coarse"))
+        if not coarse and not fine:
+            raise InputError(f"{csv_path}, line {line}: {date} has neither a fine nor a coarse raster.")
+        if check_files:
+            for path in (fine, coarse):
+                if path and not os.path.exists(path):
+                    raise InputError(f"{csv_path}, line {line}: file not found: {path}")
+        rows.append(PairRow(date, fine, coarse))
     return sorted(rows, key=lambda r: r.date)
 
-
-def _resolve(folder: str, value: Optional[str]) -> Optional[str]:
-    """An absolute path from a table cell (relative to the table's folder); None when empty."""
-    value = (value or "").strip()
-    if not value:
-        return None
-    return os.path.normpath(value if os.path.isabs(value) else os.path.join(folder, value))

@@ -11,7 +11,6 @@ Hard dates (the survey's dates of strong spatio-temporal variability): with
 otherwise, with at least three dates, the dates whose best RMSE exceeds the mean
 of the per-date best RMSEs by more than one standard deviation of them.
 """
-import csv
 import math
 import os
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..common.csv_tables import read_csv_table, resolve_path
 from ..common.errors import InputError
 from .metrics import METRICS, compute_metrics, resolution_ratio
 from ..common.progress import Progress, ensure
@@ -43,37 +43,24 @@ def read_comparison_table(path: str) -> List[Entry]:
     InputError naming the row for a missing column, an empty cell, a missing file
     or a repeated (method, date).
     """
-    if not os.path.isfile(path):
-        raise InputError(f"Comparison table not found: {path}")
-    folder = os.path.dirname(os.path.abspath(path))
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.DictReader(f)
-        header = [h.strip().lower() for h in (reader.fieldnames or [])]
-        missing = [c for c in COLUMNS if c not in header]
-        if missing:
-            raise InputError(f"{path}: the header must hold the columns {','.join(COLUMNS)} "
-                             f"(missing: {', '.join(missing)}).")
-        entries, seen = [], set()
-        for line, raw in enumerate(reader, start=2):
-            row = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k}
-            if not any(row.values()):
-                continue
-            empty = [c for c in COLUMNS if not row.get(c)]
-            if empty:
-                raise InputError(f"{path}, line {line}: empty {', '.join(empty)}.")
-            paths = {}
-            for column in ("prediction", "reference", "coarse"):
-                if row.get(column):
-                    full = row[column] if os.path.isabs(row[column]) else os.path.join(folder, row[column])
-                    if not os.path.exists(full):
-                        raise InputError(f"{path}, line {line}: {column} file not found: {full}")
-                    paths[column] = full
-            key = (row["method"], row["date"])
-            if key in seen:
-                raise InputError(f"{path}, line {line}: method '{key[0]}' appears twice for date {key[1]}.")
-            seen.add(key)
-            entries.append(Entry(row["method"], row["date"], paths["prediction"], paths["reference"],
-                                 paths.get("coarse")))
+    entries, seen = [], set()
+    for line, row in read_csv_table(path, COLUMNS, "comparison table"):
+        empty = [c for c in COLUMNS if not row.get(c)]
+        if empty:
+            raise InputError(f"{path}, line {line}: empty {', '.join(empty)}.")
+        paths = {}
+        for column in ("prediction", "reference", "coarse"):
+            full = resolve_path(path, row.get(column))
+            if full:
+                if not os.path.exists(full):
+                    raise InputError(f"{path}, line {line}: {column} file not found: {full}")
+                paths[column] = full
+        key = (row["method"], row["date"])
+        if key in seen:
+            raise InputError(f"{path}, line {line}: method '{key[0]}' appears twice for date {key[1]}.")
+        seen.add(key)
+        entries.append(Entry(row["method"], row["date"], paths["prediction"], paths["reference"],
+                             paths.get("coarse")))
     if not entries:
         raise InputError(f"{path} lists no prediction.")
     return entries

@@ -93,7 +93,7 @@ def test_pairs_table_round_trip_with_relative_paths(tmp_path):
 
 
 @pytest.mark.parametrize("content,message", [
-    ("day,fine,coarse\n", "is not a pairs table: the header must be 'date,fine,coarse' \\(missing date\\)"),
+    ("day,fine,coarse\n", "is not a pairs table: the header must hold the columns date,fine,coarse \\(missing: date\\)"),
     ("date,fine,coarse\n01/11/2019,,c.tif\n", "line 2: '01/11/2019' is not a date"),
     ("date,fine,coarse\n2019-11-01,,c.tif\n2019-11-01,,c.tif\n", "line 3: the date 2019-11-01 appears twice"),
     ("date,fine,coarse\n2019-11-01,,\n", "line 2: 2019-11-01 has neither a fine nor a coarse raster"),
