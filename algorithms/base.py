@@ -11,6 +11,7 @@ import os
 import shutil
 
 from qgis.core import (QgsProcessingAlgorithm, QgsProcessingException, QgsProcessingFeedback,
+                       QgsProcessingParameterDefinition,
                        QgsProcessingLayerPostProcessorInterface, QgsRasterLayer)
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
@@ -78,6 +79,12 @@ class LstFusionAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(str(err)) from err
         except Cancelled as err:
             raise QgsProcessingException(self.tr("Cancelled by the user; no output was written.")) from err
+
+    def add_advanced(self, *parameters) -> None:
+        """Add tuning parameters, shown under 'Advanced parameters'."""
+        for parameter in parameters:
+            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            self.addParameter(parameter)
 
     def raster_source(self, parameters, name: str, context) -> str:
         """The data source of a raster parameter, or QgsProcessingException naming the parameter."""

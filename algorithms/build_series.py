@@ -1,8 +1,8 @@
 """lstfusion:buildseries: downloaded MODIS and Landsat products to a gap-free, aligned series of pairs."""
 
 from qgis.core import (QgsCoordinateReferenceSystem, QgsProcessing, QgsProcessingException,
-                       QgsProcessingOutputFile, QgsProcessingOutputNumber, QgsProcessingParameterDefinition,
-                       QgsProcessingParameterEnum, QgsProcessingParameterExtent, QgsProcessingParameterFile,
+                       QgsProcessingOutputFile, QgsProcessingOutputNumber, QgsProcessingParameterEnum,
+                       QgsProcessingParameterExtent, QgsProcessingParameterFile,
                        QgsProcessingParameterFolderDestination, QgsProcessingParameterNumber,
                        QgsProcessingParameterVectorLayer)
 
@@ -97,9 +97,7 @@ class BuildSeries(LstFusionAlgorithm):
                                        options=RESAMPLING_LABELS,
                                        defaultValue=RESAMPLING_METHODS.index("bilinear")),
         ]
-        for parameter in advanced:
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-            self.addParameter(parameter)
+        self.add_advanced(*advanced)
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Series folder")))
         self.addOutput(QgsProcessingOutputFile(self.PAIRS, self.tr("Pairs table")))
         self.addOutput(QgsProcessingOutputFile(self.SUMMARY, self.tr("Summary")))

@@ -1,6 +1,5 @@
 """Parameters shared by the classical (window) fusion algorithms, STARFM and ESTARFM."""
-from qgis.core import (QgsProcessingOutputNumber, QgsProcessingParameterDefinition,
-                       QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
+from qgis.core import (QgsProcessingOutputNumber, QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
                        QgsProcessingParameterRasterLayer, QgsProcessingParameterString)
 
 from ..common.raster_io import read_units
@@ -31,11 +30,6 @@ class ClassicalFusionAlgorithm(LstFusionAlgorithm):
     def add_raster(self, name: str, description: str, optional: bool = False) -> None:
         """A raster input."""
         self.addParameter(QgsProcessingParameterRasterLayer(name, self.tr(description), optional=optional))
-
-    def add_advanced(self, parameter) -> None:
-        """A tuning parameter, shown under 'Advanced parameters'."""
-        parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-        self.addParameter(parameter)
 
     def add_number(self, name: str, description: str, default, integer: bool = False,
                    minimum=None, maximum=None) -> None:

@@ -1,6 +1,5 @@
 """lstfusion:compare: the comparison table of several fusion methods over several dates."""
-from qgis.core import (QgsProcessingOutputString, QgsProcessingParameterDefinition,
-                       QgsProcessingParameterFile, QgsProcessingParameterFileDestination,
+from qgis.core import (QgsProcessingOutputString, QgsProcessingParameterFile, QgsProcessingParameterFileDestination,
                        QgsProcessingParameterNumber)
 
 from ..evaluation.comparison import compare_entries, read_comparison_table
@@ -53,9 +52,7 @@ class Compare(LstFusionAlgorithm):
                                         "(empty: mean + 1 std of the per-date best RMSEs)"),
                 QgsProcessingParameterNumber.Double, optional=True, minValue=0.0),
         ]
-        for parameter in advanced:
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-            self.addParameter(parameter)
+        self.add_advanced(*advanced)
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT_TABLE, self.tr("Per-method table (mean and std over dates)"),
             "CSV files (*.csv);;JSON files (*.json)"))

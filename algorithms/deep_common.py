@@ -1,15 +1,9 @@
 """Parameters shared by the deep-learning algorithms (train, fuse)."""
-from qgis.core import QgsProcessingParameterDefinition, QgsProcessingParameterEnum
+from qgis.core import QgsProcessingParameterEnum
 
 from ..models.deep.device import DEVICES
 
 DEVICE_OPTIONS = ["auto (CUDA GPU when available, else CPU)", "cpu", "cuda"]
-
-
-def advanced(parameter: QgsProcessingParameterDefinition) -> QgsProcessingParameterDefinition:
-    """The parameter, flagged as advanced (shown under 'Advanced parameters')."""
-    parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-    return parameter
 
 
 def device_parameter(name: str, tr) -> QgsProcessingParameterEnum:

@@ -1,7 +1,6 @@
 """lstfusion:download: MODIS and Landsat LST windows of an area from a STAC catalogue."""
 from qgis.core import (QgsCoordinateReferenceSystem, QgsProcessingException, QgsProcessingOutputFile,
-                       QgsProcessingOutputFolder, QgsProcessingOutputNumber, QgsProcessingParameterDefinition,
-                       QgsProcessingParameterEnum, QgsProcessingParameterExtent,
+                       QgsProcessingOutputFolder, QgsProcessingOutputNumber, QgsProcessingParameterEnum, QgsProcessingParameterExtent,
                        QgsProcessingParameterFolderDestination, QgsProcessingParameterNumber,
                        QgsProcessingParameterString)
 
@@ -67,8 +66,7 @@ class Download(LstFusionAlgorithm):
         token = QgsProcessingParameterString(
             self.TOKEN_URL, self.tr("Token service for the assets ({collection} = collection id; empty: "
                                     "automatic, Planetary Computer's for its API)"), optional=True)
-        token.setFlags(token.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-        self.addParameter(token)
+        self.add_advanced(token)
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Download folder")))
         self.addOutput(QgsProcessingOutputFolder(self.MODIS_FOLDER, self.tr("MODIS folder")))
         self.addOutput(QgsProcessingOutputFolder(self.LANDSAT_FOLDER, self.tr("Landsat folder")))

@@ -4,7 +4,7 @@ import shutil
 
 from qgis.core import (QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsProcessing,
                        QgsProcessingException, QgsProcessingOutputNumber, QgsProcessingOutputString,
-                       QgsProcessingParameterDefinition, QgsProcessingParameterFileDestination,
+                       QgsProcessingParameterFileDestination,
                        QgsProcessingParameterMapLayer, QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer,
                        QgsProcessingUtils, QgsRasterLayer, QgsVectorLayer)
@@ -80,9 +80,7 @@ class Evaluate(LstFusionAlgorithm):
             QgsProcessingParameterNumber(self.BAND, self.tr("Band of both rasters"),
                                          QgsProcessingParameterNumber.Integer, defaultValue=1, minValue=1),
         ]
-        for parameter in advanced:
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-            self.addParameter(parameter)
+        self.add_advanced(*advanced)
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT_TABLE, self.tr("Metric table"), "CSV files (*.csv);;JSON files (*.json)"))
         self.addParameter(QgsProcessingParameterFileDestination(

@@ -12,7 +12,7 @@ from ..common.pairs import read_pairs
 from ..workflows.experiment import ExperimentConfig, run_experiment, select_test_dates
 from ..models.registry import method_names
 from .base import LstFusionAlgorithm
-from .deep_common import advanced, device_name, device_parameter, json_object
+from .deep_common import device_name, device_parameter, json_object
 
 
 class Experiment(LstFusionAlgorithm):
@@ -87,16 +87,16 @@ class Experiment(LstFusionAlgorithm):
                                               (self.COARSE_FACTOR, "Coarse pixel size in fine pixels "
                                                "(with simulated coarse)", 33, 2),
                                               (self.SEED, "Random seed", 0, 0)):
-            self.addParameter(advanced(QgsProcessingParameterNumber(
+            self.add_advanced(QgsProcessingParameterNumber(
                 name, self.tr(label), QgsProcessingParameterNumber.Integer, defaultValue=default,
-                minValue=minimum)))
-        self.addParameter(advanced(QgsProcessingParameterString(
+                minValue=minimum))
+        self.add_advanced(QgsProcessingParameterString(
             self.HYPERPARAMETERS, self.tr('Hyperparameters per model as JSON, e.g. '
                                           '{"edcstfn": {"pretrain_batches": 100}}'),
-            defaultValue="", optional=True)))
-        self.addParameter(advanced(QgsProcessingParameterNumber(
+            defaultValue="", optional=True))
+        self.add_advanced(QgsProcessingParameterNumber(
             self.RATIO, self.tr("ERGAS ratio: fine / coarse pixel size"), QgsProcessingParameterNumber.Double,
-            defaultValue=30.0 / 926.625, minValue=1e-6, maxValue=1.0)))
+            defaultValue=30.0 / 926.625, minValue=1e-6, maxValue=1.0))
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Output folder")))
         self.addOutput(QgsProcessingOutputFile(self.REPORT, self.tr("HTML report")))
         self.addOutput(QgsProcessingOutputFile(self.TABLE, self.tr("Per-method table")))

@@ -3,7 +3,7 @@ import datetime as dt
 import os
 
 from qgis.core import (QgsProcessingException, QgsProcessingOutputNumber, QgsProcessingParameterBoolean,
-                       QgsProcessingParameterDefinition, QgsProcessingParameterEnum, QgsProcessingParameterFile,
+                       QgsProcessingParameterEnum, QgsProcessingParameterFile,
                        QgsProcessingParameterMultipleLayers, QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer,
                        QgsProcessingParameterString, QgsProcessing)
@@ -86,9 +86,7 @@ class FillGaps(LstFusionAlgorithm):
             QgsProcessingParameterBoolean(self.SPATIAL_FALLBACK, self.tr(
                 "Temporal: fill what remains with the focal mean"), defaultValue=True),
         ]
-        for parameter in advanced:
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-            self.addParameter(parameter)
+        self.add_advanced(*advanced)
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Filled LST")))
         self.addOutput(QgsProcessingOutputNumber(self.GAP_FRACTION, self.tr("Fraction of no-data before")))
         self.addOutput(QgsProcessingOutputNumber(self.FILLED_PIXELS, self.tr("Number of filled pixels")))

@@ -9,7 +9,7 @@ from ..models.deep.predict import fuse_paths
 from ..common.raster_io import read_units
 from ..models.deep.architectures import get_spec, model_names
 from .base import LstFusionAlgorithm
-from .deep_common import advanced, device_name, device_parameter
+from .deep_common import device_name, device_parameter
 from .layer_names import dated_name, name_loaded_layer
 
 SHIPPED_MODEL = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources", "models",
@@ -65,12 +65,12 @@ class FuseDeep(LstFusionAlgorithm):
         self.addParameter(QgsProcessingParameterRasterLayer(
             self.COARSE_REF2, self.tr("Coarse image, second reference date"), optional=True))
         self.addParameter(device_parameter(self.DEVICE, self.tr))
-        self.addParameter(advanced(QgsProcessingParameterNumber(
+        self.add_advanced(QgsProcessingParameterNumber(
             self.TILE_SIZE, self.tr("Tile size (pixels, without halo)"), QgsProcessingParameterNumber.Integer,
-            512, minValue=16)))
-        self.addParameter(advanced(QgsProcessingParameterNumber(
+            512, minValue=16))
+        self.add_advanced(QgsProcessingParameterNumber(
             self.BATCH_TILES, self.tr("Tiles per batch (0 = 1 on CPU, 8 on GPU)"),
-            QgsProcessingParameterNumber.Integer, 0, minValue=0)))
+            QgsProcessingParameterNumber.Integer, 0, minValue=0))
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Fused fine LST")))
         self.addOutput(QgsProcessingOutputNumber(self.VALID_FRACTION, self.tr("Fraction of valid pixels")))
 

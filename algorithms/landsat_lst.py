@@ -1,6 +1,6 @@
 """lstfusion:landsatlst: Landsat Collection 2 Level-2 ST_B10 to LST with its QA_PIXEL mask."""
-from qgis.core import (QgsProcessingOutputNumber, QgsProcessingOutputString, QgsProcessingParameterDefinition,
-                       QgsProcessingParameterEnum, QgsProcessingParameterFile,
+from qgis.core import (QgsProcessingOutputNumber, QgsProcessingOutputString, QgsProcessingParameterEnum,
+                       QgsProcessingParameterFile,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer)
 
 from ..preprocessing.landsat import DEFAULT_MASK, QA_CLASSES, landsat_to_lst
@@ -51,8 +51,7 @@ class LandsatLst(LstFusionAlgorithm):
             self.UNITS, self.tr("Output units"), options=list(UNIT_LABELS), defaultValue=0))
         mtl = QgsProcessingParameterFile(self.MTL, self.tr("MTL metadata file (optional: found beside the band)"),
                                          optional=True, fileFilter="MTL files (*_MTL.txt *_MTL.xml)")
-        mtl.setFlags(mtl.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-        self.addParameter(mtl)
+        self.add_advanced(mtl)
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Landsat LST")))
         self.addOutput(QgsProcessingOutputNumber(self.VALID_FRACTION, self.tr("Fraction of valid pixels")))
         self.addOutput(QgsProcessingOutputString(self.SCALING, self.tr("Scaling used")))

@@ -2,8 +2,7 @@
 
 from qgis.core import (QgsProcessingOutputFile, QgsProcessingOutputNumber,
                        QgsProcessingOutputRasterLayer, QgsProcessingParameterBoolean,
-                       QgsProcessingParameterDateTime, QgsProcessingParameterDefinition,
-                       QgsProcessingParameterEnum, QgsProcessingParameterFolderDestination,
+                       QgsProcessingParameterDateTime, QgsProcessingParameterEnum, QgsProcessingParameterFolderDestination,
                        QgsProcessingParameterNumber)
 from qgis.PyQt.QtCore import QDate
 
@@ -133,9 +132,7 @@ class Simulate(LstFusionAlgorithm):
                                          double, defaultValue=_DEFAULTS.centre_lon, minValue=-180.0,
                                          maxValue=180.0),
         ]
-        for parameter in advanced:
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-            self.addParameter(parameter)
+        self.add_advanced(*advanced)
         self.addParameter(QgsProcessingParameterFolderDestination(
             self.OUTPUT_FOLDER, self.tr("Output series folder")))
         self.addOutput(QgsProcessingOutputFile(self.PAIRS, self.tr("Pairs table, coarse on the fine grid (pairs.csv)")))

@@ -8,7 +8,7 @@ from qgis.core import (QgsProcessingOutputNumber, QgsProcessingParameterBoolean,
 from ..models.deep.train import TrainConfig, train_model
 from ..models.registry import get_method, method_names
 from .base import LstFusionAlgorithm
-from .deep_common import advanced, device_name, device_parameter, json_object
+from .deep_common import device_name, device_parameter, json_object
 
 
 class TrainModel(LstFusionAlgorithm):
@@ -82,35 +82,35 @@ class TrainModel(LstFusionAlgorithm):
             5, minValue=1))
         self.addParameter(QgsProcessingParameterBoolean(
             self.SIMULATE_COARSE, self.tr("Simulate coarse images from the fine ones (few fine dates)"), False))
-        self.addParameter(advanced(QgsProcessingParameterNumber(
+        self.add_advanced(QgsProcessingParameterNumber(
             self.COARSE_FACTOR, self.tr("Coarse pixel size in fine pixels (for simulated coarse images)"),
-            QgsProcessingParameterNumber.Integer, 33, minValue=2)))
-        self.addParameter(advanced(QgsProcessingParameterNumber(
+            QgsProcessingParameterNumber.Integer, 33, minValue=2))
+        self.add_advanced(QgsProcessingParameterNumber(
             self.SYNTHETIC_TARGETS, self.tr("Synthetic target dates per fine image (simulated coarse)"),
-            QgsProcessingParameterNumber.Integer, 4, minValue=0)))
-        self.addParameter(advanced(QgsProcessingParameterNumber(
+            QgsProcessingParameterNumber.Integer, 4, minValue=0))
+        self.add_advanced(QgsProcessingParameterNumber(
             self.LEARNING_RATE, self.tr("Learning rate (0 = the model's published rate)"),
-            QgsProcessingParameterNumber.Double, 0.0, minValue=0.0)))
-        self.addParameter(advanced(QgsProcessingParameterNumber(
-            self.PATCH_SIZE, self.tr("Patch size (pixels)"), QgsProcessingParameterNumber.Integer, 95, minValue=8)))
-        self.addParameter(advanced(QgsProcessingParameterNumber(
-            self.STRIDE, self.tr("Patch stride (pixels)"), QgsProcessingParameterNumber.Integer, 20, minValue=1)))
-        self.addParameter(advanced(QgsProcessingParameterNumber(
+            QgsProcessingParameterNumber.Double, 0.0, minValue=0.0))
+        self.add_advanced(QgsProcessingParameterNumber(
+            self.PATCH_SIZE, self.tr("Patch size (pixels)"), QgsProcessingParameterNumber.Integer, 95, minValue=8))
+        self.add_advanced(QgsProcessingParameterNumber(
+            self.STRIDE, self.tr("Patch stride (pixels)"), QgsProcessingParameterNumber.Integer, 20, minValue=1))
+        self.add_advanced(QgsProcessingParameterNumber(
             self.VALIDATION_FRACTION, self.tr("Share of fine dates held out for validation"),
-            QgsProcessingParameterNumber.Double, 0.2, minValue=0.0, maxValue=0.9)))
-        self.addParameter(advanced(QgsProcessingParameterNumber(
+            QgsProcessingParameterNumber.Double, 0.2, minValue=0.0, maxValue=0.9))
+        self.add_advanced(QgsProcessingParameterNumber(
             self.MAX_INVALID, self.tr("Largest share of no-data in a training patch"),
-            QgsProcessingParameterNumber.Double, 0.1, minValue=0.0, maxValue=1.0)))
-        self.addParameter(advanced(QgsProcessingParameterNumber(
-            self.SEED, self.tr("Random seed"), QgsProcessingParameterNumber.Integer, 0, minValue=0)))
-        self.addParameter(advanced(QgsProcessingParameterBoolean(
-            self.MIXED_PRECISION, self.tr("Mixed precision on CUDA"), True)))
-        self.addParameter(advanced(QgsProcessingParameterString(
+            QgsProcessingParameterNumber.Double, 0.1, minValue=0.0, maxValue=1.0))
+        self.add_advanced(QgsProcessingParameterNumber(
+            self.SEED, self.tr("Random seed"), QgsProcessingParameterNumber.Integer, 0, minValue=0))
+        self.add_advanced(QgsProcessingParameterBoolean(
+            self.MIXED_PRECISION, self.tr("Mixed precision on CUDA"), True))
+        self.add_advanced(QgsProcessingParameterString(
             self.HYPERPARAMETERS, self.tr('Model hyperparameters as JSON, e.g. {"pretrain_batches": 100}'),
-            defaultValue="", optional=True)))
-        self.addParameter(advanced(QgsProcessingParameterBoolean(
+            defaultValue="", optional=True))
+        self.add_advanced(QgsProcessingParameterBoolean(
             self.RESUME, self.tr("Resume from the checkpoint beside the model file (<model>.pt.resume)"),
-            False)))
+            False))
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT, self.tr("Model file"), fileFilter="Model files (*.pt)"))
         self.addOutput(QgsProcessingOutputNumber(self.VALIDATION_RMSE, self.tr("Validation RMSE")))
