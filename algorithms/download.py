@@ -1,6 +1,7 @@
 """lstfusion:download: MODIS and Landsat LST windows of an area from a STAC catalogue."""
 from qgis.core import (QgsCoordinateReferenceSystem, QgsProcessingException, QgsProcessingOutputFile,
-                       QgsProcessingOutputFolder, QgsProcessingOutputNumber, QgsProcessingParameterEnum, QgsProcessingParameterExtent,
+                       QgsProcessingOutputFolder, QgsProcessingOutputNumber, QgsProcessingParameterEnum,
+                       QgsProcessingParameterExtent,
                        QgsProcessingParameterFolderDestination, QgsProcessingParameterNumber,
                        QgsProcessingParameterString)
 
