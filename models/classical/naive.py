@@ -33,7 +33,7 @@ class NaiveParams:
 def naive_tile(blocks: Sequence[np.ndarray], progress=None):
     """(fine_ref + coarse_target - coarse_ref, {}) on float32 Kelvin blocks; NaN stays NaN."""
     fine_ref, coarse_ref, coarse_target = blocks
-    return fine_ref + (coarse_target - coarse_ref), {}
+    return fine_ref + coarse_target - coarse_ref, {}
 
 
 def run_naive(fine_ref: str, coarse_ref: str, coarse_target: str, out_path: str,
