@@ -52,7 +52,7 @@ class AlignToFine(LstFusionAlgorithm):
         band = self.parameterAsInt(parameters, self.BAND, context)
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         result = align_to_grid(source, read_grid(reference), output, method, band, progress)
-        feedback.pushInfo(self.tr(f"Aligned with {method} resampling; "
-                                  f"{100 * result['valid_fraction']:.1f} % of the pixels are valid."))
+        feedback.pushInfo(self.tr("Aligned with {method} resampling; {percent:.1f} % of the pixels are valid.").format(
+            method=method, percent=100 * result["valid_fraction"]))
         self.style_output(context, output, read_units(output) or "kelvin")
         return {self.OUTPUT: output, self.VALID_FRACTION: result["valid_fraction"]}

@@ -37,6 +37,8 @@ class LstFusionAlgorithm(QgsProcessingAlgorithm):
     GROUP = ""
     GROUP_ID = ""
     HELP = ""
+    HELP_ARGS: dict = {}
+    """Values of the {placeholders} in HELP (str values are translated too)."""
 
     def tr(self, text: str) -> str:
         """Translate a string in this algorithm's context."""
@@ -64,7 +66,10 @@ class LstFusionAlgorithm(QgsProcessingAlgorithm):
 
     def shortHelpString(self) -> str:  # noqa: N802 (QGIS's name)
         """Help shown beside the dialog."""
-        return self.tr(self.HELP)
+        text = self.tr(self.HELP)
+        if not self.HELP_ARGS:
+            return text
+        return text.format(**{k: self.tr(v) if isinstance(v, str) else v for k, v in self.HELP_ARGS.items()})
 
     def icon(self) -> QIcon:
         """Provider icon."""
@@ -83,8 +88,8 @@ class LstFusionAlgorithm(QgsProcessingAlgorithm):
         """The data source of a raster parameter, or QgsProcessingException naming the parameter."""
         layer = self.parameterAsRasterLayer(parameters, name, context)
         if layer is None or not layer.isValid():
-            raise QgsProcessingException(self.tr(f"{name}: could not load the raster layer "
-                                                 f"'{parameters.get(name)}'."))
+            raise QgsProcessingException(self.tr("{name}: could not load the raster layer '{value}'.").format(
+                name=name, value=parameters.get(name)))
         return layer.source()
 
     @staticmethod

@@ -125,9 +125,10 @@ class BuildSeries(LstFusionAlgorithm):
             self.parameterAsFile(parameters, self.LANDSAT_FOLDER, context), out_folder, options, progress)
         self.write_default_styles([path for row in read_pairs(report.pairs_path)
                                    for path in (row.fine, row.coarse) if path], options.units)
-        feedback.pushInfo(self.tr(f"{report.pairs} pair(s), {report.coarse_only} coarse-only date(s), "
-                                  f"{report.refused} refused. Pairs table: {report.pairs_path}; "
-                                  f"summary: {report.summary_path}"))
+        feedback.pushInfo(self.tr("{pairs} pair(s), {coarse_only} coarse-only date(s), {refused} refused. "
+                                  "Pairs table: {table}; summary: {summary}").format(
+            pairs=report.pairs, coarse_only=report.coarse_only, refused=report.refused,
+            table=report.pairs_path, summary=report.summary_path))
         return {self.OUTPUT_FOLDER: out_folder,
                 self.PAIRS: report.pairs_path, self.SUMMARY: report.summary_path,
                 self.PAIR_COUNT: report.pairs, self.COARSE_ONLY_COUNT: report.coarse_only,
@@ -150,7 +151,7 @@ class BuildSeries(LstFusionAlgorithm):
             return None
         polygons = [f.geometry().asWkt() for f in layer.getFeatures() if not f.geometry().isEmpty()]
         if not polygons:
-            raise QgsProcessingException(self.tr(f"CLIP_LAYER: {layer.name()} holds no polygon."))
+            raise QgsProcessingException(self.tr("CLIP_LAYER: {name} holds no polygon.").format(name=layer.name()))
         return polygons, self.wkt(layer.crs())
 
     @staticmethod

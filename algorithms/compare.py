@@ -81,6 +81,6 @@ class Compare(LstFusionAlgorithm):
         outputs = {self.OUTPUT_TABLE: result.table, self.OUTPUT_PER_DATE: result.per_date,
                    self.OUTPUT_REPORT: result.report, self.BEST_METHOD: result.best,
                    self.HARD_DATES: ",".join(result.hard)}
-        feedback.pushInfo(self.tr(f"Lowest mean RMSE: {outputs[self.BEST_METHOD]}; dates where every "
-                                  f"method does badly: {outputs[self.HARD_DATES] or 'none'}."))
+        feedback.pushInfo(self.tr("Lowest mean RMSE: {best}; dates where every method does badly: {hard}.").format(
+            best=outputs[self.BEST_METHOD], hard=outputs[self.HARD_DATES] or self.tr("none")))
         return outputs

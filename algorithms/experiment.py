@@ -8,6 +8,7 @@ from qgis.core import (QgsProcessingOutputFile, QgsProcessingOutputString, QgsPr
                        QgsProcessingParameterString)
 
 from ..common.errors import InputError
+from ..evaluation.metrics import LANDSAT_MODIS_RATIO
 from ..common.pairs import read_pairs
 from ..workflows.experiment import ExperimentConfig, run_experiment, select_test_dates
 from ..workflows.methods import CLASSICAL
@@ -97,7 +98,7 @@ class Experiment(LstFusionAlgorithm):
             defaultValue="", optional=True)))
         self.addParameter(advanced(QgsProcessingParameterNumber(
             self.RATIO, self.tr("ERGAS ratio: fine / coarse pixel size"), QgsProcessingParameterNumber.Double,
-            defaultValue=30.0 / 926.625, minValue=1e-6, maxValue=1.0)))
+            defaultValue=LANDSAT_MODIS_RATIO, minValue=1e-6, maxValue=1.0)))
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Output folder")))
         self.addOutput(QgsProcessingOutputFile(self.REPORT, self.tr("HTML report")))
         self.addOutput(QgsProcessingOutputFile(self.TABLE, self.tr("Per-method table")))
@@ -115,7 +116,7 @@ class Experiment(LstFusionAlgorithm):
         test_dates = select_test_dates(read_pairs(pairs_path), self._dates(parameters, context),
                                        self.parameterAsInt(parameters, self.LAST_N, context),
                                        self.parameterAsInt(parameters, self.EVERY_K, context))
-        feedback.pushInfo(self.tr("Test dates: " + ", ".join(d.isoformat() for d in test_dates)))
+        feedback.pushInfo(self.tr("Test dates: {dates}").format(dates=", ".join(d.isoformat() for d in test_dates)))
         train = TrainConfig(epochs=self.parameterAsInt(parameters, self.EPOCHS, context),
                             batch_size=self.parameterAsInt(parameters, self.BATCH_SIZE, context),
                             patch=self.parameterAsInt(parameters, self.PATCH_SIZE, context),
@@ -131,7 +132,8 @@ class Experiment(LstFusionAlgorithm):
             self.parameterAsDouble(parameters, self.RATIO, context))
         folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
         result = run_experiment(pairs_path, folder, config, progress)
-        feedback.pushInfo(self.tr(f"Lowest mean RMSE: {result.best}. Report: {result.report}"))
+        feedback.pushInfo(self.tr("Lowest mean RMSE: {best}. Report: {report}").format(
+            best=result.best, report=result.report))
         summary = [{key: row[key] for key in ("method", "dates", "RMSE_mean", "SSIM_mean", "PSNR_mean",
                                               "SAM_mean", "CC_mean", "ERGAS_mean")} for row in result.summary]
         return {self.OUTPUT_FOLDER: folder, self.REPORT: result.report, self.TABLE: result.table,

@@ -106,8 +106,8 @@ class FillGaps(LstFusionAlgorithm):
             series, date, self.parameterAsDouble(parameters, self.MAX_DISTANCE, context),
             self.parameterAsInt(parameters, self.SMOOTHING, context),
             self.parameterAsBool(parameters, self.SPATIAL_FALLBACK, context), progress)
-        feedback.pushInfo(self.tr(f"{100 * result['gap_fraction']:.2f} % no-data before; "
-                                  f"{result['filled']} pixel(s) filled; {result['remaining']} left."))
+        feedback.pushInfo(self.tr("{percent:.2f} % no-data before; {filled} pixel(s) filled; {remaining} left.").format(
+            percent=100 * result["gap_fraction"], filled=result["filled"], remaining=result["remaining"]))
         self.style_output(context, output, read_units(output) or "kelvin")
         return {self.OUTPUT: output, self.GAP_FRACTION: result["gap_fraction"],
                 self.FILLED_PIXELS: result["filled"], self.VALID_FRACTION: result["valid_fraction"]}
@@ -129,15 +129,16 @@ class FillGaps(LstFusionAlgorithm):
                                if getattr(r, c) and os.path.normcase(getattr(r, c)) == here), None)
                 if column is None:
                     raise QgsProcessingException(self.tr(
-                        f"{source} is not in the pairs table {pairs_path}: choose its column "
-                        "(PAIRS_COLUMN: fine or coarse)."))
+                        "{source} is not in the pairs table {table}: choose its column "
+                        "(PAIRS_COLUMN: fine or coarse).").format(source=source, table=pairs_path))
             series += [(r.date, getattr(r, column)) for r in rows if getattr(r, column)]
         text = self.parameterAsString(parameters, self.DATE, context).strip()
         if text:
             try:
                 return series, dt.date.fromisoformat(text)
             except ValueError as err:
-                raise QgsProcessingException(self.tr(f"DATE: '{text}' is not a date (YYYY-MM-DD).")) from err
+                raise QgsProcessingException(
+                    self.tr("DATE: '{text}' is not a date (YYYY-MM-DD).").format(text=text)) from err
         here = os.path.normcase(os.path.abspath(source))
         known = [d for d, p in series if os.path.normcase(os.path.abspath(p)) == here]
         return series, known[0] if known else date_from_filename(source)

@@ -96,7 +96,7 @@ class FuseDeep(LstFusionAlgorithm):
             tile_size=self.parameterAsInt(parameters, self.TILE_SIZE, context),
             batch_tiles=self.parameterAsInt(parameters, self.BATCH_TILES, context),
             progress=progress)
-        feedback.pushInfo(self.tr(f"{result['tiles']} tile(s) on {result['device']}; "
-                                  f"{100 * result['valid_fraction']:.1f} % of the pixels are valid."))
+        feedback.pushInfo(self.tr("{tiles} tile(s) on {device}; {percent:.1f} % of the pixels are valid.").format(
+            tiles=result["tiles"], device=result["device"], percent=100 * result["valid_fraction"]))
         self.style_output(context, output, read_units(output) or "kelvin")
         return {self.OUTPUT: output, self.VALID_FRACTION: result["valid_fraction"]}

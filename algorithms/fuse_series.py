@@ -80,8 +80,9 @@ class FuseSeries(LstFusionAlgorithm):
         folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
         result = run_series(plans, method.predict, folder,
                             self.parameterAsBoolean(parameters, self.OVERWRITE, context), progress)
-        feedback.pushInfo(self.tr(f"{len(result['predicted'])} date(s) predicted, {len(result['reused'])} "
-                                  f"kept from an earlier run, {len(result['skipped'])} skipped."))
+        feedback.pushInfo(self.tr(
+            "{predicted} date(s) predicted, {reused} kept from an earlier run, {skipped} skipped.").format(
+            predicted=len(result["predicted"]), reused=len(result["reused"]), skipped=len(result["skipped"])))
         if result["vrt"]:
             self.write_default_styles([result["vrt"]], read_units(result["vrt"]) or "kelvin")
         return {self.OUTPUT_FOLDER: folder, self.VRT: result["vrt"], self.INDEX: result["index"],

@@ -159,8 +159,9 @@ class Simulate(LstFusionAlgorithm):
         self.write_default_styles([path for series in (result.coarse, result.coarse_on_fine, result.fine,
                                                        result.truth) for path in series.values()],
                                   settings.units)
-        feedback.pushInfo(self.tr(f"Wrote {len(result.dates)} coarse and {len(result.fine)} fine "
-                                  f"images to {result.folder}; pairs table {result.pairs}."))
+        feedback.pushInfo(self.tr(
+            "Wrote {coarse} coarse and {fine} fine images to {folder}; pairs table {pairs}.").format(
+            coarse=len(result.dates), fine=len(result.fine), folder=result.folder, pairs=result.pairs))
         return {self.OUTPUT_FOLDER: result.folder, self.PAIRS: result.pairs,
                 self.NATIVE_PAIRS: result.pairs_native,
                 self.TRUTH_TABLE: result.truth_table, self.LANDCOVER: result.landcover,

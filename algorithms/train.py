@@ -142,8 +142,8 @@ class TrainModel(LstFusionAlgorithm):
         pairs = self.parameterAsFile(parameters, self.PAIRS, context)
         summary = train_model(pairs, output, config, progress)
         rmse = summary["validation_rmse"]
-        feedback.pushInfo(self.tr(f"Model written to {output} (best epoch {summary['best_epoch']} of "
-                                  f"{summary['epochs_run']}"
-                                  + (f", validation RMSE {rmse:.3f}" if rmse is not None else "") + ")."))
+        feedback.pushInfo(self.tr("Model written to {output} (best epoch {best} of {epochs}{validation}).").format(
+            output=output, best=summary["best_epoch"], epochs=summary["epochs_run"],
+            validation=self.tr(", validation RMSE {rmse:.3f}").format(rmse=rmse) if rmse is not None else ""))
         return {self.OUTPUT: output, self.VALIDATION_RMSE: rmse if rmse is not None else float("nan"),
                 self.BEST_EPOCH: summary["best_epoch"]}
