@@ -39,7 +39,7 @@ class AlignToFine(LstFusionAlgorithm):
             options=["Nearest neighbour", "Bilinear", "Cubic", "Cubic spline", "Lanczos", "Average"],
             defaultValue=RESAMPLING_METHODS.index("bilinear")))
         self.addParameter(QgsProcessingParameterNumber(
-            self.BAND, self.tr("Band of the input"), QgsProcessingParameterNumber.Integer,
+            self.BAND, self.tr("Band of the input"), QgsProcessingParameterNumber.Type.Integer,
             defaultValue=1, minValue=1))
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Aligned raster")))
         self.addOutput(QgsProcessingOutputNumber(self.VALID_FRACTION, self.tr("Fraction of valid pixels")))

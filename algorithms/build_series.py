@@ -1,8 +1,7 @@
 """lstfusion:buildseries: downloaded MODIS and Landsat products to a gap-free, aligned series of pairs."""
 
-from qgis.core import (QgsCoordinateReferenceSystem, QgsProcessing, QgsProcessingException,
-                       QgsProcessingOutputFile, QgsProcessingOutputNumber, QgsProcessingParameterDefinition,
-                       QgsProcessingParameterEnum, QgsProcessingParameterExtent, QgsProcessingParameterFile,
+from qgis.core import (QgsProcessingException,
+                       QgsProcessingOutputFile, QgsProcessingOutputNumber, QgsProcessingParameterEnum, QgsProcessingParameterExtent, QgsProcessingParameterFile,
                        QgsProcessingParameterFolderDestination, QgsProcessingParameterNumber,
                        QgsProcessingParameterVectorLayer)
 
@@ -15,6 +14,7 @@ from ..common.pairs import read_pairs
 from .base import LstFusionAlgorithm
 from .landsat_lst import MASK_LABELS
 from .modis_lst import QUALITY_LABELS
+from .compat import PARAMETER_ADVANCED, SOURCE_VECTOR_POLYGON, WKT_PREFERRED_GDAL
 
 FILL_LABELS = ["Progressive focal mean (the survey's method)", "Inverse distance weighting (GDAL)",
                "No filling (keep the gaps)",
@@ -67,24 +67,24 @@ class BuildSeries(LstFusionAlgorithm):
         """Parameters: folders, clip, ingestion, filling and refusal settings -> series folder and PAIRS."""
         self.addParameter(QgsProcessingParameterFile(
             self.MODIS_FOLDER, self.tr("Folder of MODIS granules / LST GeoTIFFs"),
-            behavior=QgsProcessingParameterFile.Folder))
+            behavior=QgsProcessingParameterFile.Behavior.Folder))
         self.addParameter(QgsProcessingParameterFile(
             self.LANDSAT_FOLDER, self.tr("Folder of Landsat Collection 2 Level-2 scenes"),
-            behavior=QgsProcessingParameterFile.Folder))
+            behavior=QgsProcessingParameterFile.Behavior.Folder))
         self.addParameter(QgsProcessingParameterExtent(self.EXTENT, self.tr("Clip to extent"), optional=True))
         self.addParameter(QgsProcessingParameterVectorLayer(
             self.CLIP_LAYER, self.tr("Clip to a polygon layer (no-data outside its polygons)"),
-            [QgsProcessing.TypeVectorPolygon], optional=True))
+            [SOURCE_VECTOR_POLYGON], optional=True))
         self.addParameter(QgsProcessingParameterEnum(
             self.UNITS, self.tr("Output units"), options=list(UNIT_LABELS), defaultValue=0))
         self.addParameter(QgsProcessingParameterEnum(
             self.FILL_METHOD, self.tr("Gap filling"), options=FILL_LABELS, defaultValue=0))
         self.addParameter(QgsProcessingParameterNumber(
             self.MAX_GAP_FINE, self.tr("Refuse Landsat scenes with more no-data than (%)"),
-            QgsProcessingParameterNumber.Double, defaultValue=20.0, minValue=0.0, maxValue=100.0))
+            QgsProcessingParameterNumber.Type.Double, defaultValue=20.0, minValue=0.0, maxValue=100.0))
         self.addParameter(QgsProcessingParameterNumber(
             self.MAX_GAP_COARSE, self.tr("Refuse MODIS images with more no-data than (%)"),
-            QgsProcessingParameterNumber.Double, defaultValue=10.0, minValue=0.0, maxValue=100.0))
+            QgsProcessingParameterNumber.Type.Double, defaultValue=10.0, minValue=0.0, maxValue=100.0))
         advanced = [
             QgsProcessingParameterEnum(self.LAYER, self.tr("MODIS LST layer"),
                                        options=["Day (LST_Day_1km)", "Night (LST_Night_1km)"], defaultValue=0),
@@ -98,7 +98,7 @@ class BuildSeries(LstFusionAlgorithm):
                                        defaultValue=RESAMPLING_METHODS.index("bilinear")),
         ]
         for parameter in advanced:
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            parameter.setFlags(parameter.flags() | PARAMETER_ADVANCED)
             self.addParameter(parameter)
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Series folder")))
         self.addOutput(QgsProcessingOutputFile(self.PAIRS, self.tr("Pairs table")))
@@ -157,4 +157,4 @@ class BuildSeries(LstFusionAlgorithm):
     @staticmethod
     def wkt(crs) -> str:
         """GDAL's WKT of a QGIS CRS ('' when invalid)."""
-        return crs.toWkt(QgsCoordinateReferenceSystem.WKT_PREFERRED_GDAL) if crs.isValid() else ""
+        return crs.toWkt(WKT_PREFERRED_GDAL) if crs.isValid() else ""

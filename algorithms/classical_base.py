@@ -1,10 +1,10 @@
 """Parameters shared by the classical (window) fusion algorithms, STARFM and ESTARFM."""
-from qgis.core import (QgsProcessingOutputNumber, QgsProcessingParameterDefinition,
-                       QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
+from qgis.core import (QgsProcessingOutputNumber, QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
                        QgsProcessingParameterRasterLayer, QgsProcessingParameterString)
 
 from ..common.raster_io import read_units
 from .base import LstFusionAlgorithm
+from .compat import PARAMETER_ADVANCED
 
 ALIGN_HINT = ("All inputs must share one fine grid: put the coarse rasters on the fine raster's grid "
               "with 'Align raster to fine grid' (lstfusion:aligntofine) first.")
@@ -37,13 +37,13 @@ class ClassicalFusionAlgorithm(LstFusionAlgorithm):
 
     def add_advanced(self, parameter) -> None:
         """A tuning parameter, shown under 'Advanced parameters'."""
-        parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        parameter.setFlags(parameter.flags() | PARAMETER_ADVANCED)
         self.addParameter(parameter)
 
     def add_number(self, name: str, description: str, default, integer: bool = False,
                    minimum=None, maximum=None) -> None:
         """An advanced numeric parameter."""
-        kind = QgsProcessingParameterNumber.Integer if integer else QgsProcessingParameterNumber.Double
+        kind = QgsProcessingParameterNumber.Type.Integer if integer else QgsProcessingParameterNumber.Type.Double
         parameter = QgsProcessingParameterNumber(name, self.tr(description), kind, defaultValue=default)
         if minimum is not None:
             parameter.setMinimum(minimum)

@@ -1,12 +1,12 @@
 """lstfusion:compare: the comparison table of several fusion methods over several dates."""
-from qgis.core import (QgsProcessingOutputString, QgsProcessingParameterDefinition,
-                       QgsProcessingParameterFile, QgsProcessingParameterFileDestination,
+from qgis.core import (QgsProcessingOutputString, QgsProcessingParameterFile, QgsProcessingParameterFileDestination,
                        QgsProcessingParameterNumber)
 
 from ..evaluation.comparison import compare_entries, read_comparison_table
 from ..evaluation.metrics import checked_ratio
 from .base import LstFusionAlgorithm
 from .evaluate import optional_number
+from .compat import PARAMETER_ADVANCED
 
 
 class Compare(LstFusionAlgorithm):
@@ -43,18 +43,18 @@ class Compare(LstFusionAlgorithm):
             self.INPUT, self.tr("Table method,date,prediction,reference (CSV)"), extension="csv"))
         self.addParameter(QgsProcessingParameterNumber(
             self.RATIO, self.tr("ERGAS ratio h / l (empty: from each row's 'coarse' raster)"),
-            QgsProcessingParameterNumber.Double, optional=True, minValue=0.0))
+            QgsProcessingParameterNumber.Type.Double, optional=True, minValue=0.0))
         advanced = [
             QgsProcessingParameterNumber(
                 self.DATA_RANGE, self.tr("Data range L for PSNR and SSIM (empty: each reference's max - min)"),
-                QgsProcessingParameterNumber.Double, optional=True, minValue=0.0),
+                QgsProcessingParameterNumber.Type.Double, optional=True, minValue=0.0),
             QgsProcessingParameterNumber(
                 self.HARD_RMSE, self.tr("RMSE above which a date is hard for every method "
                                         "(empty: mean + 1 std of the per-date best RMSEs)"),
-                QgsProcessingParameterNumber.Double, optional=True, minValue=0.0),
+                QgsProcessingParameterNumber.Type.Double, optional=True, minValue=0.0),
         ]
         for parameter in advanced:
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            parameter.setFlags(parameter.flags() | PARAMETER_ADVANCED)
             self.addParameter(parameter)
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT_TABLE, self.tr("Per-method table (mean and std over dates)"),

@@ -2,13 +2,14 @@
 from qgis.core import QgsProcessingParameterDefinition, QgsProcessingParameterEnum
 
 from ..models.deep.device import DEVICES
+from .compat import PARAMETER_ADVANCED
 
 DEVICE_OPTIONS = ["auto (CUDA GPU when available, else CPU)", "cpu", "cuda"]
 
 
 def advanced(parameter: QgsProcessingParameterDefinition) -> QgsProcessingParameterDefinition:
     """The parameter, flagged as advanced (shown under 'Advanced parameters')."""
-    parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+    parameter.setFlags(parameter.flags() | PARAMETER_ADVANCED)
     return parameter
 
 

@@ -3,9 +3,8 @@ import os
 import shutil
 from typing import Optional
 
-from qgis.core import (QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsProcessing,
-                       QgsProcessingException, QgsProcessingOutputNumber, QgsProcessingOutputString,
-                       QgsProcessingParameterDefinition, QgsProcessingParameterFileDestination,
+from qgis.core import (QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsProcessingException, QgsProcessingOutputNumber, QgsProcessingOutputString,
+                       QgsProcessingParameterFileDestination,
                        QgsProcessingParameterMapLayer, QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer,
                        QgsProcessingUtils, QgsRasterLayer, QgsVectorLayer)
@@ -16,6 +15,7 @@ from ..evaluation.metrics import (DEFINITIONS, LANDSAT_MODIS_RATIO, METRICS, che
 from ..common.raster_io import read_grid
 from ..evaluation.tables import text_table, write_metrics_table
 from .base import StyleLoader, LstFusionAlgorithm
+from .compat import PARAMETER_ADVANCED, SOURCE_RASTER, SOURCE_VECTOR_POLYGON
 
 ERROR_STYLE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources", "lst_error.qml")
 
@@ -73,21 +73,21 @@ class Evaluate(LstFusionAlgorithm):
         self.addParameter(QgsProcessingParameterRasterLayer(self.REFERENCE, self.tr("Reference (LST)")))
         self.addParameter(QgsProcessingParameterMapLayer(
             self.MASK, self.tr("Mask (raster: 0 = leave out; or polygons)"), optional=True,
-            types=[QgsProcessing.TypeRaster, QgsProcessing.TypeVectorPolygon]))
+            types=[SOURCE_RASTER, SOURCE_VECTOR_POLYGON]))
         self.addParameter(QgsProcessingParameterRasterLayer(
             self.COARSE, self.tr("Coarse raster at its own resolution (for the ERGAS ratio)"), optional=True))
         self.addParameter(QgsProcessingParameterNumber(
             self.RATIO, self.tr("ERGAS ratio h / l (fine / coarse pixel size; empty: from the coarse raster)"),
-            QgsProcessingParameterNumber.Double, optional=True, minValue=0.0))
+            QgsProcessingParameterNumber.Type.Double, optional=True, minValue=0.0))
         advanced = [
             QgsProcessingParameterNumber(
                 self.DATA_RANGE, self.tr("Data range L for PSNR and SSIM (empty: max - min of the reference)"),
-                QgsProcessingParameterNumber.Double, optional=True, minValue=0.0),
+                QgsProcessingParameterNumber.Type.Double, optional=True, minValue=0.0),
             QgsProcessingParameterNumber(self.BAND, self.tr("Band of both rasters"),
-                                         QgsProcessingParameterNumber.Integer, defaultValue=1, minValue=1),
+                                         QgsProcessingParameterNumber.Type.Integer, defaultValue=1, minValue=1),
         ]
         for parameter in advanced:
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            parameter.setFlags(parameter.flags() | PARAMETER_ADVANCED)
             self.addParameter(parameter)
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT_TABLE, self.tr("Metric table"), "CSV files (*.csv);;JSON files (*.json)"))

@@ -72,12 +72,12 @@ class Experiment(LstFusionAlgorithm):
             self.TEST_DATES, self.tr("Test dates (YYYY-MM-DD,YYYY-MM-DD; empty: see below)"), optional=True))
         self.addParameter(QgsProcessingParameterNumber(
             self.EVERY_K, self.tr("Else every k-th date with a fine image (0: off)"),
-            QgsProcessingParameterNumber.Integer, defaultValue=0, minValue=0))
+            QgsProcessingParameterNumber.Type.Integer, defaultValue=0, minValue=0))
         self.addParameter(QgsProcessingParameterNumber(
             self.LAST_N, self.tr("Else the last N dates with a fine image"),
-            QgsProcessingParameterNumber.Integer, defaultValue=1, minValue=1))
+            QgsProcessingParameterNumber.Type.Integer, defaultValue=1, minValue=1))
         self.addParameter(QgsProcessingParameterNumber(
-            self.EPOCHS, self.tr("Training epochs (deep models)"), QgsProcessingParameterNumber.Integer,
+            self.EPOCHS, self.tr("Training epochs (deep models)"), QgsProcessingParameterNumber.Type.Integer,
             defaultValue=30, minValue=1))
         self.addParameter(QgsProcessingParameterBoolean(
             self.SIMULATE_COARSE, self.tr("Train on coarse images simulated from the fine ones "
@@ -90,14 +90,14 @@ class Experiment(LstFusionAlgorithm):
                                                "(with simulated coarse)", 33, 2),
                                               (self.SEED, "Random seed", 0, 0)):
             self.addParameter(advanced(QgsProcessingParameterNumber(
-                name, self.tr(label), QgsProcessingParameterNumber.Integer, defaultValue=default,
+                name, self.tr(label), QgsProcessingParameterNumber.Type.Integer, defaultValue=default,
                 minValue=minimum)))
         self.addParameter(advanced(QgsProcessingParameterString(
             self.HYPERPARAMETERS, self.tr('Hyperparameters per model as JSON, e.g. '
                                           '{"edcstfn": {"pretrain_batches": 100}}'),
             defaultValue="", optional=True)))
         self.addParameter(advanced(QgsProcessingParameterNumber(
-            self.RATIO, self.tr("ERGAS ratio: fine / coarse pixel size"), QgsProcessingParameterNumber.Double,
+            self.RATIO, self.tr("ERGAS ratio: fine / coarse pixel size"), QgsProcessingParameterNumber.Type.Double,
             defaultValue=LANDSAT_MODIS_RATIO, minValue=1e-6, maxValue=1.0)))
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Output folder")))
         self.addOutput(QgsProcessingOutputFile(self.REPORT, self.tr("HTML report")))

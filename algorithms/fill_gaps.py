@@ -3,16 +3,17 @@ import datetime as dt
 import os
 
 from qgis.core import (QgsProcessingException, QgsProcessingOutputNumber, QgsProcessingParameterBoolean,
-                       QgsProcessingParameterDefinition, QgsProcessingParameterEnum, QgsProcessingParameterFile,
+                       QgsProcessingParameterEnum, QgsProcessingParameterFile,
                        QgsProcessingParameterMultipleLayers, QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer,
-                       QgsProcessingParameterString, QgsProcessing)
+                       QgsProcessingParameterString)
 
 from ..preprocessing.gapfill import METHODS, fill_gaps
 from ..common.raster_io import read_units
 from ..common.products import date_from_filename
 from ..common.pairs import read_pairs
 from .base import LstFusionAlgorithm
+from .compat import PARAMETER_ADVANCED, SOURCE_RASTER
 
 METHOD_LABELS = ["Progressive focal mean (windows 3, 5, 7, ...; the survey's method)",
                  "Inverse distance weighting (GDAL Fill nodata)",
@@ -63,7 +64,7 @@ class FillGaps(LstFusionAlgorithm):
         self.addParameter(QgsProcessingParameterEnum(
             self.METHOD, self.tr("Method"), options=METHOD_LABELS, defaultValue=0))
         self.addParameter(QgsProcessingParameterMultipleLayers(
-            self.SERIES, self.tr("Series of dated layers (temporal method)"), QgsProcessing.TypeRaster,
+            self.SERIES, self.tr("Series of dated layers (temporal method)"), SOURCE_RASTER,
             optional=True))
         self.addParameter(QgsProcessingParameterFile(
             self.PAIRS, self.tr("Pairs table (temporal method)"), optional=True,
@@ -73,20 +74,20 @@ class FillGaps(LstFusionAlgorithm):
             optional=True))
         self.addParameter(QgsProcessingParameterNumber(
             self.MAX_GAP, self.tr("Refuse rasters with more no-data than (%)"),
-            QgsProcessingParameterNumber.Double, defaultValue=100.0, minValue=0.0, maxValue=100.0))
+            QgsProcessingParameterNumber.Type.Double, defaultValue=100.0, minValue=0.0, maxValue=100.0))
         advanced = [
             QgsProcessingParameterEnum(self.PAIRS_COLUMN, self.tr("Column of the pairs table"),
                                        options=COLUMN_LABELS, defaultValue=0),
             QgsProcessingParameterNumber(self.MAX_DISTANCE, self.tr("Inverse distance: search distance "
                                                                     "(pixels, 0 = unlimited)"),
-                                         QgsProcessingParameterNumber.Double, defaultValue=0.0, minValue=0.0),
+                                         QgsProcessingParameterNumber.Type.Double, defaultValue=0.0, minValue=0.0),
             QgsProcessingParameterNumber(self.SMOOTHING, self.tr("Inverse distance: smoothing iterations"),
-                                         QgsProcessingParameterNumber.Integer, defaultValue=0, minValue=0),
+                                         QgsProcessingParameterNumber.Type.Integer, defaultValue=0, minValue=0),
             QgsProcessingParameterBoolean(self.SPATIAL_FALLBACK, self.tr(
                 "Temporal: fill what remains with the focal mean"), defaultValue=True),
         ]
         for parameter in advanced:
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            parameter.setFlags(parameter.flags() | PARAMETER_ADVANCED)
             self.addParameter(parameter)
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Filled LST")))
         self.addOutput(QgsProcessingOutputNumber(self.GAP_FRACTION, self.tr("Fraction of no-data before")))

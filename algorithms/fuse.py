@@ -65,11 +65,11 @@ class FuseDeep(LstFusionAlgorithm):
             self.COARSE_REF2, self.tr("Coarse image, second reference date"), optional=True))
         self.addParameter(device_parameter(self.DEVICE, self.tr))
         self.addParameter(advanced(QgsProcessingParameterNumber(
-            self.TILE_SIZE, self.tr("Tile size (pixels, without halo)"), QgsProcessingParameterNumber.Integer,
+            self.TILE_SIZE, self.tr("Tile size (pixels, without halo)"), QgsProcessingParameterNumber.Type.Integer,
             512, minValue=16)))
         self.addParameter(advanced(QgsProcessingParameterNumber(
             self.BATCH_TILES, self.tr("Tiles per batch (0 = 1 on CPU, 8 on GPU)"),
-            QgsProcessingParameterNumber.Integer, 0, minValue=0)))
+            QgsProcessingParameterNumber.Type.Integer, 0, minValue=0)))
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Fused fine LST")))
         self.addOutput(QgsProcessingOutputNumber(self.VALID_FRACTION, self.tr("Fraction of valid pixels")))
 

@@ -1,11 +1,11 @@
 """lstfusion:landsatlst: Landsat Collection 2 Level-2 ST_B10 to LST with its QA_PIXEL mask."""
-from qgis.core import (QgsProcessingOutputNumber, QgsProcessingOutputString, QgsProcessingParameterDefinition,
-                       QgsProcessingParameterEnum, QgsProcessingParameterFile,
+from qgis.core import (QgsProcessingOutputNumber, QgsProcessingOutputString, QgsProcessingParameterEnum, QgsProcessingParameterFile,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer)
 
 from ..preprocessing.landsat import DEFAULT_MASK, QA_CLASSES, landsat_to_lst
 from ..common.units import UNIT_LABELS, UNITS as UNIT_NAMES
 from .base import LstFusionAlgorithm
+from .compat import PARAMETER_ADVANCED
 
 MASK_LABELS = ["Fill (bit 0)", "Dilated cloud (bit 1)", "Cirrus (bit 2)", "Cloud (bit 3)",
                "Cloud shadow (bit 4)", "Snow (bit 5)"]
@@ -50,7 +50,7 @@ class LandsatLst(LstFusionAlgorithm):
             self.UNITS, self.tr("Output units"), options=list(UNIT_LABELS), defaultValue=0))
         mtl = QgsProcessingParameterFile(self.MTL, self.tr("MTL metadata file (optional: found beside the band)"),
                                          optional=True, fileFilter="MTL files (*_MTL.txt *_MTL.xml)")
-        mtl.setFlags(mtl.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        mtl.setFlags(mtl.flags() | PARAMETER_ADVANCED)
         self.addParameter(mtl)
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Landsat LST")))
         self.addOutput(QgsProcessingOutputNumber(self.VALID_FRACTION, self.tr("Fraction of valid pixels")))

@@ -2,14 +2,14 @@
 
 from qgis.core import (QgsProcessingOutputFile, QgsProcessingOutputNumber,
                        QgsProcessingOutputRasterLayer, QgsProcessingParameterBoolean,
-                       QgsProcessingParameterDateTime, QgsProcessingParameterDefinition,
-                       QgsProcessingParameterEnum, QgsProcessingParameterFolderDestination,
+                       QgsProcessingParameterDateTime, QgsProcessingParameterEnum, QgsProcessingParameterFolderDestination,
                        QgsProcessingParameterNumber)
 from qgis.PyQt.QtCore import QDate
 
 from ..simulation.forcing import MAX_CLOUD_COVER, VARIABILITY
 from ..simulation.simulate import UNITS, SimulationSettings, simulate_series
 from .base import LstFusionAlgorithm
+from .compat import PARAMETER_ADVANCED
 
 _DEFAULTS = SimulationSettings()
 
@@ -72,12 +72,12 @@ class Simulate(LstFusionAlgorithm):
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS's name)
         """Parameters: DATES, START_DATE, ROWS, COLS, VARIABILITY, CLOUD_FRACTION, SEED, UNITS (+ advanced) -> OUTPUT_FOLDER, PAIRS."""
-        integer, double = QgsProcessingParameterNumber.Integer, QgsProcessingParameterNumber.Double
+        integer, double = QgsProcessingParameterNumber.Type.Integer, QgsProcessingParameterNumber.Type.Double
         self.addParameter(QgsProcessingParameterNumber(
             self.DATES, self.tr("Number of daily dates"), integer, defaultValue=_DEFAULTS.days,
             minValue=1, maxValue=1096))
         self.addParameter(QgsProcessingParameterDateTime(
-            self.START_DATE, self.tr("First date"), QgsProcessingParameterDateTime.Date,
+            self.START_DATE, self.tr("First date"), QgsProcessingParameterDateTime.Type.Date,
             defaultValue=QDate.fromString(_DEFAULTS.start, "yyyy-MM-dd")))
         self.addParameter(QgsProcessingParameterNumber(
             self.ROWS, self.tr("Rows (30 m pixels)"), integer, defaultValue=_DEFAULTS.rows,
@@ -122,7 +122,7 @@ class Simulate(LstFusionAlgorithm):
                                          maxValue=180.0),
         ]
         for parameter in advanced:
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            parameter.setFlags(parameter.flags() | PARAMETER_ADVANCED)
             self.addParameter(parameter)
         self.addParameter(QgsProcessingParameterFolderDestination(
             self.OUTPUT_FOLDER, self.tr("Output series folder")))

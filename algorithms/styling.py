@@ -15,7 +15,7 @@ def fit_ramp_to_data(layer: QgsRasterLayer) -> bool:
     renderer = layer.renderer()
     if not isinstance(renderer, QgsSingleBandPseudoColorRenderer):
         return False
-    stats = layer.dataProvider().bandStatistics(1, QgsRasterBandStats.Min | QgsRasterBandStats.Max)
+    stats = layer.dataProvider().bandStatistics(1, QgsRasterBandStats.Stats.Min | QgsRasterBandStats.Stats.Max)
     low, high = stats.minimumValue, stats.maximumValue
     ramp = renderer.shader().rasterShaderFunction()
     items = ramp.colorRampItemList()
