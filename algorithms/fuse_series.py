@@ -68,7 +68,8 @@ class FuseSeries(LstFusionAlgorithm):
 
     def process(self, parameters, context, feedback, progress):
         """Plan the dates, then predict them one by one."""
-        pairs = read_pairs(self.parameterAsFile(parameters, self.PAIRS, context))
+        pairs_path = self.parameterAsFile(parameters, self.PAIRS, context)
+        pairs = read_pairs(pairs_path)
         method = FusionMethod(self.METHODS[self.parameterAsEnum(parameters, self.METHOD, context)],
                               self.parameterAsFile(parameters, self.MODEL_FILE, context) or None,
                               device=device_name(self.parameterAsEnum(parameters, self.DEVICE, context)))
@@ -79,7 +80,7 @@ class FuseSeries(LstFusionAlgorithm):
         plans = plan_series(pairs, method.pairs_needed(), targets, method.falls_back_to_one_pair())
         folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
         result = run_series(plans, method.predict, folder,
-                            self.parameterAsBoolean(parameters, self.OVERWRITE, context), progress)
+                            self.parameterAsBoolean(parameters, self.OVERWRITE, context), progress, pairs_path)
         feedback.pushInfo(self.tr(
             "{predicted} date(s) predicted, {reused} kept from an earlier run, {skipped} skipped.").format(
             predicted=len(result["predicted"]), reused=len(result["reused"]), skipped=len(result["skipped"])))
