@@ -7,7 +7,8 @@ it exists and the 3.22 scoped member otherwise. Enums whose members kept their
 names are written scoped where they are used (``QgsProcessingParameterNumber.Type.Double``),
 which works from 3.22 on.
 """
-from qgis.core import Qgis, QgsCoordinateReferenceSystem, QgsProcessing, QgsProcessingParameterDefinition
+from qgis.core import (Qgis, QgsCoordinateReferenceSystem, QgsProcessing, QgsProcessingParameterDefinition,
+                       QgsUnitTypes)
 
 if hasattr(Qgis, "ProcessingSourceType"):  # QGIS >= 3.36
     SOURCE_RASTER = Qgis.ProcessingSourceType.Raster
@@ -19,3 +20,8 @@ else:  # QGIS 3.22 - 3.34
     SOURCE_VECTOR_POLYGON = QgsProcessing.SourceType.TypeVectorPolygon
     PARAMETER_ADVANCED = QgsProcessingParameterDefinition.Flag.FlagAdvanced
     WKT_PREFERRED_GDAL = QgsCoordinateReferenceSystem.WktVariant.WKT_PREFERRED_GDAL
+
+if hasattr(Qgis, "TemporalUnit"):  # QGIS >= 3.30
+    TEMPORAL_DAYS = Qgis.TemporalUnit.Days
+else:
+    TEMPORAL_DAYS = QgsUnitTypes.TemporalUnit.TemporalDays

@@ -1,6 +1,8 @@
 """lstfusion:fuseseries: fine LST for every date of a period, one GeoTIFF per date and a dated VRT."""
-from qgis.core import (QgsProcessingException, QgsProcessingOutputFile, QgsProcessingOutputNumber, QgsProcessingParameterBoolean,
-                       QgsProcessingParameterEnum, QgsProcessingParameterFile,
+import os
+
+from qgis.core import (QgsApplication, QgsProcessingException, QgsProcessingOutputFile, QgsProcessingOutputNumber,
+                       QgsProcessingParameterBoolean, QgsProcessingParameterEnum, QgsProcessingParameterFile,
                        QgsProcessingParameterFolderDestination, QgsProcessingParameterString)
 
 from ..workflows.fuse_series import parse_date_selection, plan_series, run_series
@@ -8,7 +10,14 @@ from ..common.raster_io import read_units
 from ..common.pairs import read_pairs
 from ..workflows.methods import CLASSICAL, FusionMethod
 from .deep_common import device_name, device_parameter
-from .base import LstFusionAlgorithm
+from .base import LST_STYLE, LstFusionAlgorithm
+from .compat import PARAMETER_ADVANCED
+from .series_layers import load_series
+
+
+def loads_results() -> bool:
+    """True in QGIS desktop (never in qgis_process or a standalone script): results are added to the map."""
+    return QgsApplication.instance() is not None and QgsApplication.instance().platform() == "desktop"
 
 
 class FuseSeries(LstFusionAlgorithm):
@@ -26,6 +35,7 @@ class FuseSeries(LstFusionAlgorithm):
     PREDICTED = "PREDICTED"
     REUSED = "REUSED"
     SKIPPED = "SKIPPED"
+    LOAD_SERIES = "LOAD_SERIES"
 
     METHODS = list(CLASSICAL) + ["model"]
     METHOD_LABELS = ["STARFM (one pair)", "ESTARFM (two pairs)",
@@ -44,7 +54,10 @@ class FuseSeries(LstFusionAlgorithm):
             "it. Dates that cannot be predicted are skipped, and the log says why.\n\n"
             "Writes lst_YYYY-MM-DD.tif per date, series.csv (what was done for each date) and "
             "series.vrt, one band per date with the date as band description. Dates already written "
-            "are kept unless OVERWRITE is set, so a cancelled run resumes where it stopped.")
+            "are kept unless OVERWRITE is set, so a cancelled run resumes where it stopped.\n\n"
+            "In QGIS desktop the result is added to the project as a layer group with one day per layer "
+            "(fixed time range) and one colour scale over the whole series: press play in the temporal "
+            "controller to animate it (LOAD_SERIES, advanced).")
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS's name)
         """Parameters: PAIRS, METHOD, MODEL_FILE, DATES, OVERWRITE, DEVICE -> OUTPUT_FOLDER, VRT, INDEX."""
@@ -59,12 +72,30 @@ class FuseSeries(LstFusionAlgorithm):
         self.addParameter(QgsProcessingParameterBoolean(
             self.OVERWRITE, self.tr("Recompute dates already written"), defaultValue=False))
         self.addParameter(device_parameter(self.DEVICE, self.tr))
+        load = QgsProcessingParameterBoolean(
+            self.LOAD_SERIES, self.tr("Open the series as a temporal layer group (QGIS desktop)"), defaultValue=True)
+        load.setFlags(load.flags() | PARAMETER_ADVANCED)
+        self.addParameter(load)
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Output folder")))
         self.addOutput(QgsProcessingOutputFile(self.VRT, self.tr("Series VRT (one band per date)")))
         self.addOutput(QgsProcessingOutputFile(self.INDEX, self.tr("Series index (series.csv)")))
         for name, label in ((self.PREDICTED, "Dates predicted"), (self.REUSED, "Dates kept from an earlier run"),
                             (self.SKIPPED, "Dates skipped")):
             self.addOutput(QgsProcessingOutputNumber(name, self.tr(label)))
+
+    def __init__(self):
+        super().__init__()
+        self.to_load = None
+
+    def postProcessAlgorithm(self, context, feedback):  # noqa: N802 (QGIS's name; runs on the main thread)
+        """In QGIS desktop, add the series to the project as a temporal layer group."""
+        if self.to_load is not None and context.project() is not None:
+            folder, units = self.to_load
+            self.to_load = None
+            load_series(context.project(), folder, LST_STYLE.format(units=units),
+                        self.tr("Fused LST series ({name})").format(name=os.path.basename(os.path.normpath(folder))))
+            feedback.pushInfo(self.tr("Series added as a layer group: press play in the temporal controller."))
+        return {}
 
     def process(self, parameters, context, feedback, progress):
         """Plan the dates, then predict them one by one."""
@@ -86,6 +117,8 @@ class FuseSeries(LstFusionAlgorithm):
             predicted=len(result["predicted"]), reused=len(result["reused"]), skipped=len(result["skipped"])))
         if result["vrt"]:
             self.write_default_styles([result["vrt"]], read_units(result["vrt"]) or "kelvin")
+            if self.parameterAsBoolean(parameters, self.LOAD_SERIES, context) and loads_results():
+                self.to_load = (folder, read_units(result["vrt"]) or "kelvin")
         return {self.OUTPUT_FOLDER: folder, self.VRT: result["vrt"], self.INDEX: result["index"],
                 self.PREDICTED: len(result["predicted"]), self.REUSED: len(result["reused"]),
                 self.SKIPPED: len(result["skipped"])}
