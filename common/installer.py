@@ -90,24 +90,45 @@ def plan_install(variant: str = "cpu", target: Optional[str] = None, find_links:
 
 
 def python_executable() -> str:
-    """The interpreter that runs this code, as a program pip can be started with.
+    """The program of the Python running this code (same version and prefix), to run pip with.
 
-    Inside QGIS ``sys.executable`` may be the QGIS program itself (Windows,
-    macOS): then the ``python3``/``python`` beside it or in ``sys.exec_prefix``.
-    InputError when none is found.
+    Inside QGIS ``sys.executable`` is the QGIS program (Windows, macOS) or
+    whatever ``python3`` comes first on PATH (a pyenv or conda one on Linux),
+    which would install wheels for another Python: each candidate (the
+    interpreter's own ``bin`` folder first) is run to check that it is this
+    one. InputError when none is.
     """
-    if os.path.basename(sys.executable).lower().startswith("python"):
-        return sys.executable
-    names = ("python.exe", "python3.exe") if os.name == "nt" else (
-        f"python{sys.version_info[0]}.{sys.version_info[1]}", "python3", "python")
-    folders = [sys.exec_prefix, os.path.join(sys.exec_prefix, "bin"), os.path.dirname(sys.executable)]
-    for folder in folders:
-        for name in names:
-            candidate = os.path.join(folder, name)
-            if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
-                return candidate
-    raise InputError(f"Could not find the Python program of this QGIS (looked in {', '.join(folders)}): "
-                     "install the packages from a terminal with that Python's pip.")
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    names = ("python.exe", "python3.exe") if os.name == "nt" else (f"python{version}", "python3", "python")
+    folders = (os.path.join(sys.exec_prefix, "bin"), sys.exec_prefix, os.path.dirname(sys.executable))
+    candidates = [os.path.join(folder, name) for folder in folders for name in names] + [sys.executable]
+    for candidate in dict.fromkeys(candidates):
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK) and same_python(candidate):
+            return candidate
+    raise InputError(f"Could not find the program of this QGIS's Python {version} (looked in "
+                     f"{', '.join(dict.fromkeys(folders))}): install the packages from a terminal with that "
+                     "Python's pip.")
+
+
+def same_python(program: str) -> bool:
+    """True when ``program`` is this interpreter: same major.minor version and base prefix."""
+    probe = "import sys; print(sys.version_info[0], sys.version_info[1], sys.base_prefix)"
+    try:
+        done = subprocess.run([program, "-c", probe], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.stdout.strip() == f"{sys.version_info[0]} {sys.version_info[1]} {sys.base_prefix}"
+
+
+def require_pip(python: str) -> None:
+    """InputError saying how to get pip when ``python -m pip`` does not work."""
+    try:
+        done = subprocess.run([python, "-m", "pip", "--version"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as err:
+        raise InputError(f"Could not run {python}: {err}") from err
+    if done.returncode != 0:
+        raise InputError(f"pip is not available for QGIS's Python ({python}). Install it (on Debian or "
+                         "Ubuntu: sudo apt install python3-pip), then try again.")
 
 
 def nvidia_driver_present() -> bool:
@@ -162,6 +183,7 @@ def run_install(plan: InstallPlan, progress: Optional[Progress] = None,
     """
     progress = ensure(progress)
     python = python or python_executable()
+    require_pip(python)
     if plan.find_links and not os.path.isdir(plan.find_links):
         raise InputError(f"The wheel folder does not exist: {plan.find_links}")
     os.makedirs(plan.target, exist_ok=True)

@@ -14,14 +14,14 @@ class PixelSeriesDock(QDockWidget):
         self.setWindowTitle(self.tr("LST pixel time series"))
         self.setObjectName("LstFusionPixelSeriesDock")
         self.series = None
-        self.figure = Figure(figsize=(6, 3.5), tight_layout=True)
+        self.figure = Figure(figsize=(6, 4), tight_layout=True)
         self.canvas = FigureCanvasQTAgg(self.figure)
         body = QWidget()
         layout = QVBoxLayout(body)
         self.hint = QLabel(self.tr("Click a fused series on the map with the pixel time-series tool."))
         self.hint.setWordWrap(True)
         layout.addWidget(self.hint)
-        layout.addWidget(self.canvas)
+        layout.addWidget(self.canvas, 1)
         buttons = QHBoxLayout()
         self.png_button = QPushButton(self.tr("Export PNG…"))
         self.csv_button = QPushButton(self.tr("Export CSV…"))
@@ -32,6 +32,7 @@ class PixelSeriesDock(QDockWidget):
             buttons.addWidget(button)
         layout.addLayout(buttons)
         self.setWidget(body)
+        self.setMinimumWidth(460)
 
     def show_series(self, series: PixelSeries) -> None:
         """Plot ``series`` and enable the exports."""

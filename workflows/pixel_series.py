@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
+import matplotlib.dates as mdates
 import numpy as np
 
 from ..common.errors import InputError
@@ -112,7 +113,9 @@ def plot_pixel_series(series: PixelSeries, figure) -> None:
             axes.scatter(np.array([d for d, _ in values], dtype="datetime64[D]"), [v for _, v in values],
                          zorder=3, label=label, **style)
     axes.set_ylabel(f"LST ({UNITS_LABEL.get(series.units, 'unknown units')})")
-    axes.set_title(f"LST at ({series.x:.1f}, {series.y:.1f})")
+    axes.set_title(f"LST at x {series.x:.0f}, y {series.y:.0f}", fontsize="medium")
+    locator = mdates.AutoDateLocator(maxticks=8)
+    axes.xaxis.set_major_locator(locator)
+    axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     axes.grid(alpha=0.3)
     axes.legend(loc="best", fontsize="small")
-    figure.autofmt_xdate()

@@ -37,7 +37,7 @@ def test_installs_from_a_wheel_folder_streams_output_and_is_usable_at_once(tmp_p
     assert "work now, without a restart" in result.message
     import lstdummy
     assert lstdummy.MARKER == "dummy" and lstdummy.__file__.startswith(str(tmp_path / "deps"))
-    assert lines[0].startswith(f"$ {sys.executable} -m pip install --target {tmp_path / 'deps'}")
+    assert lines[0].startswith(f"$ {installer.python_executable()} -m pip install --target {tmp_path / 'deps'}")
     assert "--no-index" in lines[0] and any(line.startswith("Successfully installed lstdummy-1.0") for line in lines)
     assert percents[-1] == 100.0 and percents == sorted(percents)
 
@@ -97,5 +97,21 @@ def test_progress_estimate_follows_pips_phases():
     assert installer.installed_names("Successfully installed a-1 b-2.0") == ["a-1", "b-2.0"]
 
 
-def test_python_executable_is_a_python_program():
-    assert os.path.basename(installer.python_executable()).startswith("python")
+def test_python_executable_is_this_interpreter_even_when_sys_executable_is_not(monkeypatch, tmp_path):
+    found = installer.python_executable()
+    assert os.path.basename(found).startswith("python") and installer.same_python(found)
+    # inside QGIS, sys.executable may be the QGIS program or another Python found on PATH
+    other = tmp_path / "python3"
+    other.write_text("#!/bin/sh\necho 2 7 /elsewhere\n")
+    other.chmod(0o755)
+    assert not installer.same_python(str(other))
+    monkeypatch.setattr(sys, "executable", str(other))
+    assert installer.python_executable() == found
+
+
+def test_a_python_without_pip_is_explained(tmp_path):
+    fake = tmp_path / "python3"
+    fake.write_text("#!/bin/sh\necho 'No module named pip' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    with pytest.raises(InputError, match="pip is not available for QGIS's Python.*python3-pip"):
+        installer.require_pip(str(fake))
