@@ -3,11 +3,16 @@ import os
 import sys
 
 import pytest
-
 from lst_fusion_plugin.common import installer
 from lst_fusion_plugin.common.deps import LLVMLITE_VERSION, NUMBA_VERSION, TORCH_VERSION
 from lst_fusion_plugin.common.errors import Cancelled, InputError
-from lst_fusion_plugin.common.installer import InstallPlan, PipProgress, Step, plan_install, run_install
+from lst_fusion_plugin.common.installer import (
+    InstallPlan,
+    PipProgress,
+    Step,
+    plan_install,
+    run_install,
+)
 from lst_fusion_plugin.common.progress import Progress
 from wheels import make_wheel
 
