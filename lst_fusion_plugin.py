@@ -1,15 +1,16 @@
-"""The plugin class: registers the Processing provider (headless too) and removes it on unload."""
+"""The plugin class: registers the Processing provider (headless too), adds the desktop entries in QGIS desktop."""
 from qgis.core import QgsApplication
 
 from .provider import LstFusionProvider
 
 
 class LstFusionPlugin:
-    """Registers the 'LST fusion' Processing provider; has no GUI of its own."""
+    """Registers the 'LST fusion' Processing provider; in the desktop, its menu, toolbar and offers too."""
 
     def __init__(self, iface=None):
         self.iface = iface
         self.provider = None
+        self.ui = None
 
     def initProcessing(self):  # noqa: N802 (QGIS's name)
         """Add the provider to the registry (called by QGIS desktop and qgis_process)."""
@@ -19,11 +20,19 @@ class LstFusionPlugin:
                 self.provider = provider
 
     def initGui(self):  # noqa: N802 (QGIS's name)
-        """Desktop start: the algorithms appear in the Processing toolbox."""
+        """Desktop start: the algorithms appear in the Processing toolbox, the desktop entries in the GUI."""
         self.initProcessing()
+        if self.iface is not None:
+            from .desktop.ui import DesktopUi  # Qt widgets: loaded in the desktop only, never headless
+
+            self.ui = DesktopUi(self.iface)
+            self.ui.init()
 
     def unload(self):
-        """Remove the provider."""
+        """Remove the desktop entries and the provider."""
+        if self.ui is not None:
+            self.ui.unload()
+            self.ui = None
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None

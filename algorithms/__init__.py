@@ -9,6 +9,7 @@ from .experiment import Experiment
 from .fill_gaps import FillGaps
 from .fuse import FuseDeep
 from .fuse_series import FuseSeries
+from .install_deps import InstallDeps
 from .landsat_lst import LandsatLst
 from .modis_lst import ModisLst
 from .simulate import Simulate
@@ -31,4 +32,5 @@ ALGORITHMS = [
     Evaluate,
     Compare,
     Experiment,
+    InstallDeps,
 ]

@@ -40,7 +40,7 @@ class AlignToFine(LstFusionAlgorithm):
             options=["Nearest neighbour", "Bilinear", "Cubic", "Cubic spline", "Lanczos", "Average"],
             defaultValue=RESAMPLING_METHODS.index("bilinear")))
         self.addParameter(QgsProcessingParameterNumber(
-            self.BAND, self.tr("Band of the input"), QgsProcessingParameterNumber.Integer,
+            self.BAND, self.tr("Band of the input"), QgsProcessingParameterNumber.Type.Integer,
             defaultValue=1, minValue=1))
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Aligned raster")))
         self.addOutput(QgsProcessingOutputNumber(self.VALID_FRACTION, self.tr("Fraction of valid pixels")))
@@ -53,8 +53,8 @@ class AlignToFine(LstFusionAlgorithm):
         band = self.parameterAsInt(parameters, self.BAND, context)
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         result = align_to_grid(source, read_grid(reference), output, method, band, progress)
-        feedback.pushInfo(self.tr(f"Aligned with {method} resampling; "
-                                  f"{100 * result['valid_fraction']:.1f} % of the pixels are valid."))
+        feedback.pushInfo(self.tr("Aligned with {method} resampling; {percent:.1f} % of the pixels are valid.").format(
+            method=method, percent=100 * result["valid_fraction"]))
         name_loaded_layer(self, context, self.OUTPUT, output,
                           self.parameterAsRasterLayer(parameters, self.INPUT, context).name() + " aligned")
         self.style_output(context, output, read_units(output) or "kelvin")

@@ -11,13 +11,13 @@ import os
 import shutil
 
 from qgis.core import (QgsProcessingAlgorithm, QgsProcessingException, QgsProcessingFeedback,
-                       QgsProcessingParameterDefinition,
                        QgsProcessingLayerPostProcessorInterface, QgsRasterLayer)
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
 from ..common.errors import Cancelled, InputError
 from ..common.progress import Progress
+from .compat import PARAMETER_ADVANCED
 from .styling import fit_ramp_to_data
 
 ICON_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources", "icon.svg")
@@ -38,6 +38,8 @@ class LstFusionAlgorithm(QgsProcessingAlgorithm):
     GROUP = ""
     GROUP_ID = ""
     HELP = ""
+    HELP_ARGS: dict = {}
+    """Values of the {placeholders} in HELP (str values are translated too)."""
 
     def tr(self, text: str) -> str:
         """Translate a string in this algorithm's context."""
@@ -65,7 +67,10 @@ class LstFusionAlgorithm(QgsProcessingAlgorithm):
 
     def shortHelpString(self) -> str:  # noqa: N802 (QGIS's name)
         """Help shown beside the dialog."""
-        return self.tr(self.HELP)
+        text = self.tr(self.HELP)
+        if not self.HELP_ARGS:
+            return text
+        return text.format(**{k: self.tr(v) if isinstance(v, str) else v for k, v in self.HELP_ARGS.items()})
 
     def icon(self) -> QIcon:
         """Provider icon."""
@@ -83,15 +88,15 @@ class LstFusionAlgorithm(QgsProcessingAlgorithm):
     def add_advanced(self, *parameters) -> None:
         """Add tuning parameters, shown under 'Advanced parameters'."""
         for parameter in parameters:
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            parameter.setFlags(parameter.flags() | PARAMETER_ADVANCED)
             self.addParameter(parameter)
 
     def raster_source(self, parameters, name: str, context) -> str:
         """The data source of a raster parameter, or QgsProcessingException naming the parameter."""
         layer = self.parameterAsRasterLayer(parameters, name, context)
         if layer is None or not layer.isValid():
-            raise QgsProcessingException(self.tr(f"{name}: could not load the raster layer "
-                                                 f"'{parameters.get(name)}'."))
+            raise QgsProcessingException(self.tr("{name}: could not load the raster layer '{value}'.").format(
+                name=name, value=parameters.get(name)))
         return layer.source()
 
     @staticmethod

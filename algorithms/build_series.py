@@ -1,6 +1,6 @@
 """lstfusion:buildseries: downloaded MODIS and Landsat products to a gap-free, aligned series of pairs."""
 
-from qgis.core import (QgsCoordinateReferenceSystem, QgsProcessing, QgsProcessingException,
+from qgis.core import (QgsProcessingException,
                        QgsProcessingOutputFile, QgsProcessingOutputNumber, QgsProcessingParameterEnum,
                        QgsProcessingParameterExtent, QgsProcessingParameterFile,
                        QgsProcessingParameterFolderDestination, QgsProcessingParameterNumber,
@@ -15,6 +15,7 @@ from ..common.pairs import read_pairs
 from .base import LstFusionAlgorithm
 from .landsat_lst import MASK_LABELS
 from .modis_lst import QUALITY_LABELS
+from .compat import SOURCE_VECTOR_POLYGON, WKT_PREFERRED_GDAL
 
 FILL_LABELS = ["Progressive focal mean (the survey's method)", "Inverse distance weighting (GDAL)",
                "No filling (keep the gaps)",
@@ -67,24 +68,24 @@ class BuildSeries(LstFusionAlgorithm):
         """Parameters: folders, clip, ingestion, filling and refusal settings -> series folder and PAIRS."""
         self.addParameter(QgsProcessingParameterFile(
             self.MODIS_FOLDER, self.tr("Folder of MODIS granules / LST GeoTIFFs"),
-            behavior=QgsProcessingParameterFile.Folder))
+            behavior=QgsProcessingParameterFile.Behavior.Folder))
         self.addParameter(QgsProcessingParameterFile(
             self.LANDSAT_FOLDER, self.tr("Folder of Landsat Collection 2 Level-2 scenes"),
-            behavior=QgsProcessingParameterFile.Folder))
+            behavior=QgsProcessingParameterFile.Behavior.Folder))
         self.addParameter(QgsProcessingParameterExtent(self.EXTENT, self.tr("Clip to extent"), optional=True))
         self.addParameter(QgsProcessingParameterVectorLayer(
             self.CLIP_LAYER, self.tr("Clip to a polygon layer (no-data outside its polygons)"),
-            [QgsProcessing.TypeVectorPolygon], optional=True))
+            [SOURCE_VECTOR_POLYGON], optional=True))
         self.addParameter(QgsProcessingParameterEnum(
             self.UNITS, self.tr("Output units"), options=list(UNIT_LABELS), defaultValue=0))
         self.addParameter(QgsProcessingParameterEnum(
             self.FILL_METHOD, self.tr("Gap filling"), options=FILL_LABELS, defaultValue=0))
         self.addParameter(QgsProcessingParameterNumber(
             self.MAX_GAP_FINE, self.tr("Refuse Landsat scenes with more no-data than (%)"),
-            QgsProcessingParameterNumber.Double, defaultValue=20.0, minValue=0.0, maxValue=100.0))
+            QgsProcessingParameterNumber.Type.Double, defaultValue=20.0, minValue=0.0, maxValue=100.0))
         self.addParameter(QgsProcessingParameterNumber(
             self.MAX_GAP_COARSE, self.tr("Refuse MODIS images with more no-data than (%)"),
-            QgsProcessingParameterNumber.Double, defaultValue=10.0, minValue=0.0, maxValue=100.0))
+            QgsProcessingParameterNumber.Type.Double, defaultValue=10.0, minValue=0.0, maxValue=100.0))
         advanced = [
             QgsProcessingParameterEnum(self.LAYER, self.tr("MODIS LST layer"),
                                        options=["Day (LST_Day_1km)", "Night (LST_Night_1km)"], defaultValue=0),
@@ -123,9 +124,10 @@ class BuildSeries(LstFusionAlgorithm):
             self.parameterAsFile(parameters, self.LANDSAT_FOLDER, context), out_folder, options, progress)
         self.write_default_styles([path for row in read_pairs(report.pairs_path)
                                    for path in (row.fine, row.coarse) if path], options.units)
-        feedback.pushInfo(self.tr(f"{report.pairs} pair(s), {report.coarse_only} coarse-only date(s), "
-                                  f"{report.refused} refused. Pairs table: {report.pairs_path}; "
-                                  f"summary: {report.summary_path}"))
+        feedback.pushInfo(self.tr("{pairs} pair(s), {coarse_only} coarse-only date(s), {refused} refused. "
+                                  "Pairs table: {table}; summary: {summary}").format(
+            pairs=report.pairs, coarse_only=report.coarse_only, refused=report.refused,
+            table=report.pairs_path, summary=report.summary_path))
         return {self.OUTPUT_FOLDER: out_folder,
                 self.PAIRS: report.pairs_path, self.SUMMARY: report.summary_path,
                 self.PAIR_COUNT: report.pairs, self.COARSE_ONLY_COUNT: report.coarse_only,
@@ -148,10 +150,10 @@ class BuildSeries(LstFusionAlgorithm):
             return None
         polygons = [f.geometry().asWkt() for f in layer.getFeatures() if not f.geometry().isEmpty()]
         if not polygons:
-            raise QgsProcessingException(self.tr(f"CLIP_LAYER: {layer.name()} holds no polygon."))
+            raise QgsProcessingException(self.tr("CLIP_LAYER: {name} holds no polygon.").format(name=layer.name()))
         return polygons, self.wkt(layer.crs())
 
     @staticmethod
     def wkt(crs) -> str:
         """GDAL's WKT of a QGIS CRS ('' when invalid)."""
-        return crs.toWkt(QgsCoordinateReferenceSystem.WKT_PREFERRED_GDAL) if crs.isValid() else ""
+        return crs.toWkt(WKT_PREFERRED_GDAL) if crs.isValid() else ""

@@ -8,6 +8,10 @@ from .layer_names import dated_name, name_loaded_layer
 
 ALIGN_HINT = ("All inputs must share one fine grid: put the coarse rasters on the fine raster's grid "
               "with 'Align raster to fine grid' (lstfusion:aligntofine) first.")
+RANGE_HINT = ("Input pixels outside the physically possible range 150-400 K are no-data (the log says "
+              "how many); the valid range (250-350 K by default) only revises predictions that leave "
+              "it, as the original code does, so polar or night scenes keep their pixels.")
+"""Its numbers are models.classical.tiled.PHYSICAL_RANGE_K (a test keeps them equal)."""
 
 
 class ClassicalFusionAlgorithm(LstFusionAlgorithm):
@@ -34,7 +38,7 @@ class ClassicalFusionAlgorithm(LstFusionAlgorithm):
     def add_number(self, name: str, description: str, default, integer: bool = False,
                    minimum=None, maximum=None) -> None:
         """An advanced numeric parameter."""
-        kind = QgsProcessingParameterNumber.Integer if integer else QgsProcessingParameterNumber.Double
+        kind = QgsProcessingParameterNumber.Type.Integer if integer else QgsProcessingParameterNumber.Type.Double
         parameter = QgsProcessingParameterNumber(name, self.tr(description), kind, defaultValue=default)
         if minimum is not None:
             parameter.setMinimum(minimum)
@@ -52,8 +56,8 @@ class ClassicalFusionAlgorithm(LstFusionAlgorithm):
                         integer=True, minimum=1, maximum=200)
         self.add_number(self.NUM_CLASSES, "Number of classes (similarity threshold = 2 sigma / classes)",
                         4.0, minimum=0.1)
-        self.add_number(self.VALID_MIN, "Lowest valid temperature (K)", 250.0, minimum=1.0)
-        self.add_number(self.VALID_MAX, "Highest valid temperature (K)", 350.0, minimum=1.0)
+        self.add_number(self.VALID_MIN, "Revise predictions at or below (K)", 250.0, minimum=1.0)
+        self.add_number(self.VALID_MAX, "Revise predictions at or above (K)", 350.0, minimum=1.0)
         self.add_number(self.TILE_SIZE, "Tile size (pixels, memory/speed trade-off)", 256,
                         integer=True, minimum=16, maximum=4096)
 
@@ -72,13 +76,6 @@ class ClassicalFusionAlgorithm(LstFusionAlgorithm):
             "valid_max": self.parameterAsDouble(parameters, self.VALID_MAX, context),
             "tile_size": self.parameterAsInt(parameters, self.TILE_SIZE, context),
         }
-
-    def optional_raster(self, parameters, name: str, context) -> str:
-        """The source of an optional raster parameter, '' when it is not set."""
-        layer = self.parameterAsRasterLayer(parameters, name, context)
-        if layer is None and not str(parameters.get(name) or "").strip():
-            return ""
-        return self.raster_source(parameters, name, context)
 
     def finish(self, parameters, context, output: str, result: dict, label: str, date=None) -> dict:
         """Name the output 'label YYYY-MM-DD' (the target date: ``date``, else the coarse target's),

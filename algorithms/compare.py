@@ -42,15 +42,15 @@ class Compare(LstFusionAlgorithm):
             self.INPUT, self.tr("Table method,date,prediction,reference (CSV)"), extension="csv"))
         self.addParameter(QgsProcessingParameterNumber(
             self.RATIO, self.tr("ERGAS ratio h / l (empty: from each row's 'coarse' raster)"),
-            QgsProcessingParameterNumber.Double, optional=True, minValue=0.0))
+            QgsProcessingParameterNumber.Type.Double, optional=True, minValue=0.0))
         advanced = [
             QgsProcessingParameterNumber(
                 self.DATA_RANGE, self.tr("Data range L for PSNR and SSIM (empty: each reference's max - min)"),
-                QgsProcessingParameterNumber.Double, optional=True, minValue=0.0),
+                QgsProcessingParameterNumber.Type.Double, optional=True, minValue=0.0),
             QgsProcessingParameterNumber(
                 self.HARD_RMSE, self.tr("RMSE above which a date is hard for every method "
                                         "(empty: mean + 1 std of the per-date best RMSEs)"),
-                QgsProcessingParameterNumber.Double, optional=True, minValue=0.0),
+                QgsProcessingParameterNumber.Type.Double, optional=True, minValue=0.0),
         ]
         self.add_advanced(*advanced)
         self.addParameter(QgsProcessingParameterFileDestination(
@@ -78,6 +78,6 @@ class Compare(LstFusionAlgorithm):
         outputs = {self.OUTPUT_TABLE: result.table, self.OUTPUT_PER_DATE: result.per_date,
                    self.OUTPUT_REPORT: result.report, self.BEST_METHOD: result.best,
                    self.HARD_DATES: ",".join(result.hard)}
-        feedback.pushInfo(self.tr(f"Lowest mean RMSE: {outputs[self.BEST_METHOD]}; dates where every "
-                                  f"method does badly: {outputs[self.HARD_DATES] or 'none'}."))
+        feedback.pushInfo(self.tr("Lowest mean RMSE: {best}; dates where every method does badly: {hard}.").format(
+            best=outputs[self.BEST_METHOD], hard=outputs[self.HARD_DATES] or self.tr("none")))
         return outputs

@@ -2,8 +2,9 @@
 from qgis.core import QgsProcessingOutputNumber, QgsProcessingParameterBoolean
 
 from ..common.dates import parse_user_date
-from ..models.classical.estarfm import EstarfmParams, run_estarfm
-from .classical_base import ALIGN_HINT, ClassicalFusionAlgorithm
+from ..common.errors import InputError
+from ..models.classical.estarfm import EstarfmParams, check_second_pair, run_estarfm
+from .classical_base import ALIGN_HINT, RANGE_HINT, ClassicalFusionAlgorithm
 
 
 class Estarfm(ClassicalFusionAlgorithm):
@@ -34,19 +35,21 @@ class Estarfm(ClassicalFusionAlgorithm):
             "shifted so that their mean equals the coarse mean before fusing, which removes a "
             "MODIS-Landsat bias that changes from date to date; the conversion coefficient is then "
             "1 (ubESTARFM's published code uses a similarity threshold of one standard deviation: "
-            "set the number of classes to 2 to match it).\n\n" + ALIGN_HINT + "\n\n"
+            "set the number of classes to 2 to match it).\n\n{align_hint}\n\n{range_hint}\n\n"
             "Dates are read from the file names (YYYYMMDD, YYYY-MM-DD or MODIS AYYYYDDD) unless "
             "given; when all three are known the target must lie between the reference dates. "
-            "Units are kept; temperature settings are in K. No-data and out-of-range pixels are "
-            "never used; the output is no-data where any input is no-data. Runs tile by tile; the "
+            "Units are kept; temperature settings are in K. No-data pixels are never used; the "
+            "output is no-data where any input is no-data. Runs tile by tile; the "
             "result does not depend on the tile size.")
+
+    HELP_ARGS = {"align_hint": ALIGN_HINT, "range_hint": RANGE_HINT}
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS's name)
         """Parameters: two pairs, COARSE_TARGET, BIAS_CORRECTION, dates, tuning -> OUTPUT and fractions."""
         self.add_raster(self.FINE_REF, "Fine LST, first reference date")
         self.add_raster(self.COARSE_REF, "Coarse LST, first reference date (on the fine grid)")
-        self.add_raster(self.FINE_REF2, "Fine LST, second reference date (required)", optional=True)
-        self.add_raster(self.COARSE_REF2, "Coarse LST, second reference date (required)", optional=True)
+        self.add_raster(self.FINE_REF2, "Fine LST, second reference date")
+        self.add_raster(self.COARSE_REF2, "Coarse LST, second reference date (on the fine grid)")
         self.add_raster(self.COARSE_TARGET, "Coarse LST, target date (on the fine grid)")
         self.addParameter(QgsProcessingParameterBoolean(
             self.BIAS_CORRECTION, self.tr("Local bias correction (ubESTARFM)"), defaultValue=False))
@@ -63,6 +66,15 @@ class Estarfm(ClassicalFusionAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(
             self.FALLBACK_FRACTION, self.tr("Fraction of predicted pixels with too few similar pixels")))
 
+    def checkParameterValues(self, parameters, context):  # noqa: N802 (QGIS's name)
+        """A missing second pair is named, with the way out (STARFM), before QGIS's generic check."""
+        try:
+            check_second_pair(*(str(parameters.get(name) or "").strip() for name in (self.FINE_REF2,
+                                                                                      self.COARSE_REF2)))
+        except InputError as err:
+            return False, str(err)
+        return super().checkParameterValues(parameters, context)
+
     def process(self, parameters, context, feedback, progress):
         """Read the parameters and run the ESTARFM engine."""
         params = EstarfmParams(
@@ -76,16 +88,16 @@ class Estarfm(ClassicalFusionAlgorithm):
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         result = run_estarfm(self.raster_source(parameters, self.FINE_REF, context),
                              self.raster_source(parameters, self.COARSE_REF, context),
-                             self.optional_raster(parameters, self.FINE_REF2, context),
-                             self.optional_raster(parameters, self.COARSE_REF2, context),
+                             self.raster_source(parameters, self.FINE_REF2, context),
+                             self.raster_source(parameters, self.COARSE_REF2, context),
                              self.raster_source(parameters, self.COARSE_TARGET, context),
                              output, params, dates, progress)
         fallback = result["fallback"] / max(result["predicted"], 1)
         feedback.pushInfo(self.tr(
-            f"{100 * result['valid_fraction']:.1f} % of the pixels predicted; "
-            f"{100 * fallback:.2f} % with too few similar pixels (window mean change), "
-            f"{result['revised']} revised for leaving the valid range, "
-            f"{result['converted']} with a conversion coefficient other than 1."))
+            "{percent:.1f} % of the pixels predicted; {fallback:.2f} % with too few similar pixels (window "
+            "mean change), {revised} revised for leaving the valid range, {converted} with a conversion "
+            "coefficient other than 1.").format(percent=100 * result["valid_fraction"], fallback=100 * fallback,
+                                                revised=result["revised"], converted=result["converted"]))
         outputs = self.finish(parameters, context, output, result,
                               "ubESTARFM" if params.bias_correction else "ESTARFM", dates[2])
         outputs[self.FALLBACK_FRACTION] = fallback

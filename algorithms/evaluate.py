@@ -1,23 +1,29 @@
 """lstfusion:evaluate: accuracy of a predicted LST raster against a reference, table and HTML report."""
 import os
 import shutil
+from typing import Optional
 
-from qgis.core import (QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsProcessing,
-                       QgsProcessingException, QgsProcessingOutputNumber, QgsProcessingOutputString,
+from qgis.core import (QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsProcessingException,
+                       QgsProcessingOutputNumber, QgsProcessingOutputString,
                        QgsProcessingParameterFileDestination,
                        QgsProcessingParameterMapLayer, QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer,
                        QgsProcessingUtils, QgsRasterLayer, QgsVectorLayer)
 
-from ..common.errors import InputError
 from ..preprocessing.mask import rasterize_polygons
-from ..evaluation.metrics import DEFINITIONS, METRICS, checked_ratio, compute_metrics, resolution_ratio
+from ..evaluation.metrics import (DEFINITIONS, LANDSAT_MODIS_RATIO, METRICS, checked_ratio, compute_metrics,
+                                  resolution_ratio)
 from ..common.raster_io import read_grid
 from ..evaluation.tables import text_table, write_metrics_table
 from .base import StyleLoader, LstFusionAlgorithm
 from .layer_names import name_loaded_layer
+from .compat import SOURCE_RASTER, SOURCE_VECTOR_POLYGON
 
 ERROR_STYLE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources", "lst_error.qml")
+
+
+ERGAS_LEFT_OUT = (f"ERGAS not computed: it needs the resolution ratio h / l; give COARSE (the original coarse "
+                  f"raster, e.g. MODIS at 1 km) or RATIO (e.g. {LANDSAT_MODIS_RATIO:g} for Landsat 30 m / MODIS 1 km).")
 
 
 def optional_number(parameters, name):
@@ -56,10 +62,12 @@ class Evaluate(LstFusionAlgorithm):
             "else a mean above 150 means Kelvin). PSNR and SSIM use the data range L of the "
             "reference unless DATA_RANGE is given. ERGAS needs the ratio h / l of the fine to the "
             "coarse pixel size: derived from COARSE (the coarse raster at its own resolution) or "
-            "given as RATIO (0.03 for Landsat 30 m / MODIS 1 km).\n\n"
+            "given as RATIO ({ratio} for Landsat 30 m / MODIS 1 km); without either, every other "
+            "metric is computed and ERGAS is left out (NaN), with a line in the log and the report.\n\n"
             "Writes a table (.csv or .json by extension), a self-contained HTML report (metric "
             "table with definitions, maps, density scatter plot, error histogram) and optionally "
             "the error raster P - R.")
+    HELP_ARGS = {"ratio": f"{LANDSAT_MODIS_RATIO:g}"}
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS's name)
         """Parameters and the numeric outputs the modeler sees."""
@@ -67,18 +75,18 @@ class Evaluate(LstFusionAlgorithm):
         self.addParameter(QgsProcessingParameterRasterLayer(self.REFERENCE, self.tr("Reference (LST)")))
         self.addParameter(QgsProcessingParameterMapLayer(
             self.MASK, self.tr("Mask (raster: 0 = leave out; or polygons)"), optional=True,
-            types=[QgsProcessing.TypeRaster, QgsProcessing.TypeVectorPolygon]))
+            types=[SOURCE_RASTER, SOURCE_VECTOR_POLYGON]))
         self.addParameter(QgsProcessingParameterRasterLayer(
             self.COARSE, self.tr("Coarse raster at its own resolution (for the ERGAS ratio)"), optional=True))
         self.addParameter(QgsProcessingParameterNumber(
             self.RATIO, self.tr("ERGAS ratio h / l (fine / coarse pixel size; empty: from the coarse raster)"),
-            QgsProcessingParameterNumber.Double, optional=True, minValue=0.0))
+            QgsProcessingParameterNumber.Type.Double, optional=True, minValue=0.0))
         advanced = [
             QgsProcessingParameterNumber(
                 self.DATA_RANGE, self.tr("Data range L for PSNR and SSIM (empty: max - min of the reference)"),
-                QgsProcessingParameterNumber.Double, optional=True, minValue=0.0),
+                QgsProcessingParameterNumber.Type.Double, optional=True, minValue=0.0),
             QgsProcessingParameterNumber(self.BAND, self.tr("Band of both rasters"),
-                                         QgsProcessingParameterNumber.Integer, defaultValue=1, minValue=1),
+                                         QgsProcessingParameterNumber.Type.Integer, defaultValue=1, minValue=1),
         ]
         self.add_advanced(*advanced)
         self.addParameter(QgsProcessingParameterFileDestination(
@@ -89,7 +97,8 @@ class Evaluate(LstFusionAlgorithm):
             self.OUTPUT_ERROR, self.tr("Error raster (prediction - reference)"), optional=True,
             createByDefault=False))
         for name in METRICS:
-            self.addOutput(QgsProcessingOutputNumber(name, self.tr(f"{name} ({DEFINITIONS[name][0]})")))
+            self.addOutput(QgsProcessingOutputNumber(name, self.tr("{name} ({definition})").format(
+                name=name, definition=DEFINITIONS[name][0])))
         self.addOutput(QgsProcessingOutputNumber(self.USED_DATA_RANGE, self.tr("Data range L used for PSNR and SSIM")))
         self.addOutput(QgsProcessingOutputString(self.UNITS, self.tr("Units of both rasters (kelvin/celsius)")))
 
@@ -109,7 +118,7 @@ class Evaluate(LstFusionAlgorithm):
         result = compute_metrics(prediction, reference, mask, optional_number(parameters, self.DATA_RANGE),
                                  ratio, error, band, progress.sub(0, 85))
         feedback.pushInfo(text_table(result))
-        info = {"ERGAS ratio h / l": f"{ratio:.6g}"}
+        info = {"ERGAS ratio h / l": f"{ratio:.6g}" if ratio is not None else ERGAS_LEFT_OUT}
         if mask:
             info["Mask layer"] = self.parameterAsLayer(parameters, self.MASK, context).source()
         write_metrics_table(table, result, {"prediction": prediction, "reference": reference, "mask": mask,
@@ -131,8 +140,8 @@ class Evaluate(LstFusionAlgorithm):
                 context.layerToLoadOnCompletionDetails(error).setPostProcessor(StyleLoader.create(ERROR_STYLE))
         return outputs
 
-    def ergas_ratio(self, parameters, context, feedback, fine_path: str):
-        """The ERGAS ratio from RATIO, else from COARSE's pixel size; InputError when neither is given."""
+    def ergas_ratio(self, parameters, context, feedback, fine_path: str) -> Optional[float]:
+        """The ERGAS ratio from RATIO, else from COARSE's pixel size; None (logged) when neither is given."""
         ratio = optional_number(parameters, self.RATIO)
         if ratio is not None:
             return checked_ratio(ratio)
@@ -141,11 +150,10 @@ class Evaluate(LstFusionAlgorithm):
             if ratio > 0.5:
                 feedback.pushWarning(f"COARSE has nearly the prediction's pixel size (ratio {ratio:.3g}): was it "
                                      "already resampled to the fine grid? ERGAS expects the coarse sensor's own "
-                                     "pixel size (give RATIO, e.g. 0.03 for Landsat / MODIS).")
+                                     f"pixel size (give RATIO, e.g. {LANDSAT_MODIS_RATIO:g} for Landsat / MODIS).")
             return ratio
-        raise InputError("ERGAS needs the resolution ratio h / l: give COARSE (the original coarse raster, "
-                         "e.g. MODIS at 1 km, to derive it) or RATIO (e.g. 30 / 1000 = 0.03 for "
-                         "Landsat / MODIS).")
+        feedback.pushWarning(ERGAS_LEFT_OUT)
+        return None
 
     def mask_raster(self, parameters, context, prediction: str):
         """Path of a raster mask on the prediction's grid (polygons are rasterised), or None."""
@@ -155,8 +163,8 @@ class Evaluate(LstFusionAlgorithm):
         if isinstance(layer, QgsRasterLayer) and layer.isValid():
             return layer.source()
         if not isinstance(layer, QgsVectorLayer) or not layer.isValid():
-            raise QgsProcessingException(self.tr(f"MASK: could not load '{parameters.get(self.MASK)}' "
-                                                 "as a raster or polygon layer."))
+            raise QgsProcessingException(self.tr("MASK: could not load '{value}' as a raster or polygon layer.").format(
+                value=parameters.get(self.MASK)))
         grid = read_grid(prediction)
         transform = QgsCoordinateTransform(layer.crs(), QgsCoordinateReferenceSystem(grid.crs_wkt),
                                            context.transformContext())

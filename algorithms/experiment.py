@@ -8,6 +8,7 @@ from qgis.core import (QgsProcessingOutputFile, QgsProcessingOutputString, QgsPr
                        QgsProcessingParameterString)
 
 from ..common.errors import InputError
+from ..evaluation.metrics import LANDSAT_MODIS_RATIO
 from ..common.pairs import read_pairs
 from ..workflows.experiment import ExperimentConfig, run_experiment, select_test_dates
 from ..models.registry import method_names
@@ -70,12 +71,12 @@ class Experiment(LstFusionAlgorithm):
             self.TEST_DATES, self.tr("Test dates (YYYY-MM-DD,YYYY-MM-DD; empty: see below)"), optional=True))
         self.addParameter(QgsProcessingParameterNumber(
             self.EVERY_K, self.tr("Else every k-th date with a fine image (0: off)"),
-            QgsProcessingParameterNumber.Integer, defaultValue=0, minValue=0))
+            QgsProcessingParameterNumber.Type.Integer, defaultValue=0, minValue=0))
         self.addParameter(QgsProcessingParameterNumber(
             self.LAST_N, self.tr("Else the last N dates with a fine image"),
-            QgsProcessingParameterNumber.Integer, defaultValue=1, minValue=1))
+            QgsProcessingParameterNumber.Type.Integer, defaultValue=1, minValue=1))
         self.addParameter(QgsProcessingParameterNumber(
-            self.EPOCHS, self.tr("Training epochs (deep models)"), QgsProcessingParameterNumber.Integer,
+            self.EPOCHS, self.tr("Training epochs (deep models)"), QgsProcessingParameterNumber.Type.Integer,
             defaultValue=30, minValue=1))
         self.addParameter(QgsProcessingParameterBoolean(
             self.SIMULATE_COARSE, self.tr("Train on coarse images simulated from the fine ones "
@@ -88,15 +89,15 @@ class Experiment(LstFusionAlgorithm):
                                                "(with simulated coarse)", 33, 2),
                                               (self.SEED, "Random seed", 0, 0)):
             self.add_advanced(QgsProcessingParameterNumber(
-                name, self.tr(label), QgsProcessingParameterNumber.Integer, defaultValue=default,
+                name, self.tr(label), QgsProcessingParameterNumber.Type.Integer, defaultValue=default,
                 minValue=minimum))
         self.add_advanced(QgsProcessingParameterString(
             self.HYPERPARAMETERS, self.tr('Hyperparameters per model as JSON, e.g. '
                                           '{"edcstfn": {"pretrain_batches": 100}}'),
             defaultValue="", optional=True))
         self.add_advanced(QgsProcessingParameterNumber(
-            self.RATIO, self.tr("ERGAS ratio: fine / coarse pixel size"), QgsProcessingParameterNumber.Double,
-            defaultValue=30.0 / 926.625, minValue=1e-6, maxValue=1.0))
+            self.RATIO, self.tr("ERGAS ratio: fine / coarse pixel size"), QgsProcessingParameterNumber.Type.Double,
+            defaultValue=LANDSAT_MODIS_RATIO, minValue=1e-6, maxValue=1.0))
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Output folder")))
         self.addOutput(QgsProcessingOutputFile(self.REPORT, self.tr("HTML report")))
         self.addOutput(QgsProcessingOutputFile(self.TABLE, self.tr("Per-method table")))
@@ -114,7 +115,7 @@ class Experiment(LstFusionAlgorithm):
         test_dates = select_test_dates(read_pairs(pairs_path), self._dates(parameters, context),
                                        self.parameterAsInt(parameters, self.LAST_N, context),
                                        self.parameterAsInt(parameters, self.EVERY_K, context))
-        feedback.pushInfo(self.tr("Test dates: " + ", ".join(d.isoformat() for d in test_dates)))
+        feedback.pushInfo(self.tr("Test dates: {dates}").format(dates=", ".join(d.isoformat() for d in test_dates)))
         train = TrainConfig(epochs=self.parameterAsInt(parameters, self.EPOCHS, context),
                             batch_size=self.parameterAsInt(parameters, self.BATCH_SIZE, context),
                             patch=self.parameterAsInt(parameters, self.PATCH_SIZE, context),
@@ -130,7 +131,8 @@ class Experiment(LstFusionAlgorithm):
             self.parameterAsDouble(parameters, self.RATIO, context))
         folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
         result = run_experiment(pairs_path, folder, config, progress)
-        feedback.pushInfo(self.tr(f"Lowest mean RMSE: {result.best}. Report: {result.report}"))
+        feedback.pushInfo(self.tr("Lowest mean RMSE: {best}. Report: {report}").format(
+            best=result.best, report=result.report))
         summary = [{key: row[key] for key in ("method", "dates", "RMSE_mean", "SSIM_mean", "PSNR_mean",
                                               "SAM_mean", "CC_mean", "ERGAS_mean")} for row in result.summary]
         return {self.OUTPUT_FOLDER: folder, self.REPORT: result.report, self.TABLE: result.table,

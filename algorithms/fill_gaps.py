@@ -6,7 +6,7 @@ from qgis.core import (QgsProcessingException, QgsProcessingOutputNumber, QgsPro
                        QgsProcessingParameterEnum, QgsProcessingParameterFile,
                        QgsProcessingParameterMultipleLayers, QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer,
-                       QgsProcessingParameterString, QgsProcessing)
+                       QgsProcessingParameterString)
 
 from ..preprocessing.gapfill import METHODS, fill_gaps
 from ..common.raster_io import read_units
@@ -14,6 +14,7 @@ from ..common.products import date_from_filename
 from ..common.pairs import read_pairs
 from .base import LstFusionAlgorithm
 from .layer_names import name_loaded_layer
+from .compat import SOURCE_RASTER
 
 METHOD_LABELS = ["Progressive focal mean (windows 3, 5, 7, ...; the survey's method)",
                  "Inverse distance weighting (GDAL Fill nodata)",
@@ -64,7 +65,7 @@ class FillGaps(LstFusionAlgorithm):
         self.addParameter(QgsProcessingParameterEnum(
             self.METHOD, self.tr("Method"), options=METHOD_LABELS, defaultValue=0))
         self.addParameter(QgsProcessingParameterMultipleLayers(
-            self.SERIES, self.tr("Series of dated layers (temporal method)"), QgsProcessing.TypeRaster,
+            self.SERIES, self.tr("Series of dated layers (temporal method)"), SOURCE_RASTER,
             optional=True))
         self.addParameter(QgsProcessingParameterFile(
             self.PAIRS, self.tr("Pairs table (temporal method)"), optional=True,
@@ -74,15 +75,15 @@ class FillGaps(LstFusionAlgorithm):
             optional=True))
         self.addParameter(QgsProcessingParameterNumber(
             self.MAX_GAP, self.tr("Refuse rasters with more no-data than (%)"),
-            QgsProcessingParameterNumber.Double, defaultValue=100.0, minValue=0.0, maxValue=100.0))
+            QgsProcessingParameterNumber.Type.Double, defaultValue=100.0, minValue=0.0, maxValue=100.0))
         advanced = [
             QgsProcessingParameterEnum(self.PAIRS_COLUMN, self.tr("Column of the pairs table"),
                                        options=COLUMN_LABELS, defaultValue=0),
             QgsProcessingParameterNumber(self.MAX_DISTANCE, self.tr("Inverse distance: search distance "
                                                                     "(pixels, 0 = unlimited)"),
-                                         QgsProcessingParameterNumber.Double, defaultValue=0.0, minValue=0.0),
+                                         QgsProcessingParameterNumber.Type.Double, defaultValue=0.0, minValue=0.0),
             QgsProcessingParameterNumber(self.SMOOTHING, self.tr("Inverse distance: smoothing iterations"),
-                                         QgsProcessingParameterNumber.Integer, defaultValue=0, minValue=0),
+                                         QgsProcessingParameterNumber.Type.Integer, defaultValue=0, minValue=0),
             QgsProcessingParameterBoolean(self.SPATIAL_FALLBACK, self.tr(
                 "Temporal: fill what remains with the focal mean"), defaultValue=True),
         ]
@@ -105,8 +106,8 @@ class FillGaps(LstFusionAlgorithm):
             series, date, self.parameterAsDouble(parameters, self.MAX_DISTANCE, context),
             self.parameterAsInt(parameters, self.SMOOTHING, context),
             self.parameterAsBool(parameters, self.SPATIAL_FALLBACK, context), progress)
-        feedback.pushInfo(self.tr(f"{100 * result['gap_fraction']:.2f} % no-data before; "
-                                  f"{result['filled']} pixel(s) filled; {result['remaining']} left."))
+        feedback.pushInfo(self.tr("{percent:.2f} % no-data before; {filled} pixel(s) filled; {remaining} left.").format(
+            percent=100 * result["gap_fraction"], filled=result["filled"], remaining=result["remaining"]))
         name_loaded_layer(self, context, self.OUTPUT, output,
                           self.parameterAsRasterLayer(parameters, self.INPUT, context).name() + " gaps filled")
         self.style_output(context, output, read_units(output) or "kelvin")
@@ -130,15 +131,16 @@ class FillGaps(LstFusionAlgorithm):
                                if getattr(r, c) and os.path.normcase(getattr(r, c)) == here), None)
                 if column is None:
                     raise QgsProcessingException(self.tr(
-                        f"{source} is not in the pairs table {pairs_path}: choose its column "
-                        "(PAIRS_COLUMN: fine or coarse)."))
+                        "{source} is not in the pairs table {table}: choose its column "
+                        "(PAIRS_COLUMN: fine or coarse).").format(source=source, table=pairs_path))
             series += [(r.date, getattr(r, column)) for r in rows if getattr(r, column)]
         text = self.parameterAsString(parameters, self.DATE, context).strip()
         if text:
             try:
                 return series, dt.date.fromisoformat(text)
             except ValueError as err:
-                raise QgsProcessingException(self.tr(f"DATE: '{text}' is not a date (YYYY-MM-DD).")) from err
+                raise QgsProcessingException(
+                    self.tr("DATE: '{text}' is not a date (YYYY-MM-DD).").format(text=text)) from err
         here = os.path.normcase(os.path.abspath(source))
         known = [d for d, p in series if os.path.normcase(os.path.abspath(p)) == here]
         return series, known[0] if known else date_from_filename(source)

@@ -66,11 +66,11 @@ class FuseDeep(LstFusionAlgorithm):
             self.COARSE_REF2, self.tr("Coarse image, second reference date"), optional=True))
         self.addParameter(device_parameter(self.DEVICE, self.tr))
         self.add_advanced(QgsProcessingParameterNumber(
-            self.TILE_SIZE, self.tr("Tile size (pixels, without halo)"), QgsProcessingParameterNumber.Integer,
+            self.TILE_SIZE, self.tr("Tile size (pixels, without halo)"), QgsProcessingParameterNumber.Type.Integer,
             512, minValue=16))
         self.add_advanced(QgsProcessingParameterNumber(
             self.BATCH_TILES, self.tr("Tiles per batch (0 = 1 on CPU, 8 on GPU)"),
-            QgsProcessingParameterNumber.Integer, 0, minValue=0))
+            QgsProcessingParameterNumber.Type.Integer, 0, minValue=0))
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Fused fine LST")))
         self.addOutput(QgsProcessingOutputNumber(self.VALID_FRACTION, self.tr("Fraction of valid pixels")))
 
@@ -97,8 +97,8 @@ class FuseDeep(LstFusionAlgorithm):
             tile_size=self.parameterAsInt(parameters, self.TILE_SIZE, context),
             batch_tiles=self.parameterAsInt(parameters, self.BATCH_TILES, context),
             progress=progress)
-        feedback.pushInfo(self.tr(f"{result['tiles']} tile(s) on {result['device']}; "
-                                  f"{100 * result['valid_fraction']:.1f} % of the pixels are valid."))
+        feedback.pushInfo(self.tr("{tiles} tile(s) on {device}; {percent:.1f} % of the pixels are valid.").format(
+            tiles=result["tiles"], device=result["device"], percent=100 * result["valid_fraction"]))
         target = self.parameterAsRasterLayer(parameters, self.COARSE_TARGET, context)
         label = get_spec(result["model"]).display_name.split(" (")[0]  # 'EDCSTFN (Tan et al. 2019)'
         name_loaded_layer(self, context, self.OUTPUT, output, dated_name(label, target.source(), target.name()))

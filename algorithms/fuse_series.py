@@ -1,6 +1,8 @@
 """lstfusion:fuseseries: fine LST for every date of a period, one GeoTIFF per date and a dated VRT."""
-from qgis.core import (QgsProcessingException, QgsProcessingOutputFile, QgsProcessingOutputNumber, QgsProcessingParameterBoolean,
-                       QgsProcessingParameterEnum, QgsProcessingParameterFile,
+import os
+
+from qgis.core import (QgsApplication, QgsProcessingException, QgsProcessingOutputFile, QgsProcessingOutputNumber,
+                       QgsProcessingParameterBoolean, QgsProcessingParameterEnum, QgsProcessingParameterFile,
                        QgsProcessingParameterFolderDestination, QgsProcessingParameterString)
 
 from ..workflows.fuse_series import parse_date_selection, plan_series, run_series
@@ -9,7 +11,14 @@ from ..common.pairs import read_pairs
 from ..models.registry import get_method, method_names
 from ..workflows.methods import FusionMethod
 from .deep_common import device_name, device_parameter
-from .base import LstFusionAlgorithm
+from .base import LST_STYLE, LstFusionAlgorithm
+from .compat import PARAMETER_ADVANCED
+from .series_layers import load_series
+
+
+def loads_results() -> bool:
+    """True in QGIS desktop (never in qgis_process or a standalone script): results are added to the map."""
+    return QgsApplication.instance() is not None and QgsApplication.instance().platform() == "desktop"
 
 
 class FuseSeries(LstFusionAlgorithm):
@@ -27,6 +36,7 @@ class FuseSeries(LstFusionAlgorithm):
     PREDICTED = "PREDICTED"
     REUSED = "REUSED"
     SKIPPED = "SKIPPED"
+    LOAD_SERIES = "LOAD_SERIES"
 
     METHODS = method_names(("classical", "model"))
     METHOD_LABELS = [get_method(name).label for name in METHODS]
@@ -44,7 +54,10 @@ class FuseSeries(LstFusionAlgorithm):
             "it. Dates that cannot be predicted are skipped, and the log says why.\n\n"
             "Writes lst_YYYY-MM-DD.tif per date, series.csv (what was done for each date) and "
             "series.vrt, one band per date with the date as band description. Dates already written "
-            "are kept unless OVERWRITE is set, so a cancelled run resumes where it stopped.")
+            "are kept unless OVERWRITE is set, so a cancelled run resumes where it stopped.\n\n"
+            "In QGIS desktop the result is added to the project as a layer group with one day per layer "
+            "(fixed time range) and one colour scale over the whole series: press play in the temporal "
+            "controller to animate it (LOAD_SERIES, advanced).")
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS's name)
         """Parameters: PAIRS, METHOD, MODEL_FILE, DATES, OVERWRITE, DEVICE -> OUTPUT_FOLDER, VRT, INDEX."""
@@ -59,6 +72,10 @@ class FuseSeries(LstFusionAlgorithm):
         self.addParameter(QgsProcessingParameterBoolean(
             self.OVERWRITE, self.tr("Recompute dates already written"), defaultValue=False))
         self.addParameter(device_parameter(self.DEVICE, self.tr))
+        load = QgsProcessingParameterBoolean(
+            self.LOAD_SERIES, self.tr("Open the series as a temporal layer group (QGIS desktop)"), defaultValue=True)
+        load.setFlags(load.flags() | PARAMETER_ADVANCED)
+        self.addParameter(load)
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Output folder")))
         self.addOutput(QgsProcessingOutputFile(self.VRT, self.tr("Series VRT (one band per date)")))
         self.addOutput(QgsProcessingOutputFile(self.INDEX, self.tr("Series index (series.csv)")))
@@ -66,9 +83,24 @@ class FuseSeries(LstFusionAlgorithm):
                             (self.SKIPPED, "Dates skipped")):
             self.addOutput(QgsProcessingOutputNumber(name, self.tr(label)))
 
+    def __init__(self):
+        super().__init__()
+        self.to_load = None
+
+    def postProcessAlgorithm(self, context, feedback):  # noqa: N802 (QGIS's name; runs on the main thread)
+        """In QGIS desktop, add the series to the project as a temporal layer group."""
+        if self.to_load is not None and context.project() is not None:
+            folder, units = self.to_load
+            self.to_load = None
+            load_series(context.project(), folder, LST_STYLE.format(units=units),
+                        self.tr("Fused LST series ({name})").format(name=os.path.basename(os.path.normpath(folder))))
+            feedback.pushInfo(self.tr("Series added as a layer group: press play in the temporal controller."))
+        return {}
+
     def process(self, parameters, context, feedback, progress):
         """Plan the dates, then predict them one by one."""
-        pairs = read_pairs(self.parameterAsFile(parameters, self.PAIRS, context))
+        pairs_path = self.parameterAsFile(parameters, self.PAIRS, context)
+        pairs = read_pairs(pairs_path)
         method = FusionMethod(self.METHODS[self.parameterAsEnum(parameters, self.METHOD, context)],
                               self.parameterAsFile(parameters, self.MODEL_FILE, context) or None,
                               device=device_name(self.parameterAsEnum(parameters, self.DEVICE, context)))
@@ -79,11 +111,14 @@ class FuseSeries(LstFusionAlgorithm):
         plans = plan_series(pairs, method.pairs_needed(), targets, method.falls_back_to_one_pair())
         folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
         result = run_series(plans, method.predict, folder,
-                            self.parameterAsBoolean(parameters, self.OVERWRITE, context), progress)
-        feedback.pushInfo(self.tr(f"{len(result['predicted'])} date(s) predicted, {len(result['reused'])} "
-                                  f"kept from an earlier run, {len(result['skipped'])} skipped."))
+                            self.parameterAsBoolean(parameters, self.OVERWRITE, context), progress, pairs_path)
+        feedback.pushInfo(self.tr(
+            "{predicted} date(s) predicted, {reused} kept from an earlier run, {skipped} skipped.").format(
+            predicted=len(result["predicted"]), reused=len(result["reused"]), skipped=len(result["skipped"])))
         if result["vrt"]:
             self.write_default_styles([result["vrt"]], read_units(result["vrt"]) or "kelvin")
+            if self.parameterAsBoolean(parameters, self.LOAD_SERIES, context) and loads_results():
+                self.to_load = (folder, read_units(result["vrt"]) or "kelvin")
         return {self.OUTPUT_FOLDER: folder, self.VRT: result["vrt"], self.INDEX: result["index"],
                 self.PREDICTED: len(result["predicted"]), self.REUSED: len(result["reused"]),
                 self.SKIPPED: len(result["skipped"])}

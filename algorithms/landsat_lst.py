@@ -65,14 +65,16 @@ class LandsatLst(LstFusionAlgorithm):
         mtl = self.parameterAsFile(parameters, self.MTL, context) or None
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         result = landsat_to_lst(source, output, qa, mask, units, mtl, progress=progress)
-        feedback.pushInfo(self.tr(f"Scaling: {result['scaling']}."))
+        feedback.pushInfo(self.tr("Scaling: {scaling}.").format(scaling=result["scaling"]))
         if result["qa_layer"]:
             counts = ", ".join(f"{name.replace('_', ' ')} {count}" for name, count in result["masked"].items())
-            feedback.pushInfo(self.tr(f"QA_PIXEL: {result['qa_layer']}; masked pixels: {counts or 'fill only'}."))
+            feedback.pushInfo(self.tr("QA_PIXEL: {layer}; masked pixels: {counts}.").format(
+                layer=result["qa_layer"], counts=counts or self.tr("fill only")))
         elif mask:
             feedback.pushWarning(self.tr("No QA_PIXEL band found: clouds are not masked. Give the "
                                          "QA_PIXEL parameter."))
-        feedback.pushInfo(self.tr(f"{100 * result['valid_fraction']:.1f} % of the pixels are valid."))
+        feedback.pushInfo(self.tr("{percent:.1f} % of the pixels are valid.").format(
+            percent=100 * result["valid_fraction"]))
         name_loaded_layer(self, context, self.OUTPUT, output, dated_name(
             "Landsat LST", source, self.parameterAsRasterLayer(parameters, self.INPUT, context).name()))
         self.style_output(context, output, units)

@@ -72,14 +72,15 @@ class ModisLst(LstFusionAlgorithm):
         units = UNIT_NAMES[self.parameterAsEnum(parameters, self.UNITS, context)]
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         result = modis_to_lst(source, output, layer, qc, quality, units, progress)
-        feedback.pushInfo(self.tr(f"Values: {result['assumption']}."))
+        feedback.pushInfo(self.tr("Values: {assumption}.").format(assumption=result["assumption"]))
         if result["qc_layer"]:
-            feedback.pushInfo(self.tr(f"QC layer: {result['qc_layer']}; rule '{quality}' rejected "
-                                      f"{result['qc_rejected']} produced pixel(s)."))
+            feedback.pushInfo(self.tr("QC layer: {layer}; rule '{rule}' rejected {rejected} produced pixel(s).").format(
+                layer=result["qc_layer"], rule=quality, rejected=result["qc_rejected"]))
         elif quality != "none":
             feedback.pushWarning(self.tr("No QC layer found: only fill / no-data pixels are masked. "
                                          "Give the QC parameter to mask by quality."))
-        feedback.pushInfo(self.tr(f"{100 * result['valid_fraction']:.1f} % of the pixels are valid."))
+        feedback.pushInfo(self.tr("{percent:.1f} % of the pixels are valid.").format(
+            percent=100 * result["valid_fraction"]))
         name_loaded_layer(self, context, self.OUTPUT, output, dated_name(f"MODIS {layer} LST", source))
         self.style_output(context, output, units)
         return {self.OUTPUT: output, self.VALID_FRACTION: result["valid_fraction"],

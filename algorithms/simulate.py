@@ -83,12 +83,12 @@ class Simulate(LstFusionAlgorithm):
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS's name)
         """Parameters: DATES, START_DATE, ROWS, COLS, VARIABILITY, CLOUD_FRACTION, SEED, UNITS (+ advanced)
         -> OUTPUT_FOLDER, PAIRS."""
-        integer, double = QgsProcessingParameterNumber.Integer, QgsProcessingParameterNumber.Double
+        integer, double = QgsProcessingParameterNumber.Type.Integer, QgsProcessingParameterNumber.Type.Double
         self.addParameter(QgsProcessingParameterNumber(
             self.DATES, self.tr("Number of daily dates"), integer, defaultValue=_DEFAULTS.days,
             minValue=1, maxValue=1096))
         self.addParameter(QgsProcessingParameterDateTime(
-            self.START_DATE, self.tr("First date"), QgsProcessingParameterDateTime.Date,
+            self.START_DATE, self.tr("First date"), QgsProcessingParameterDateTime.Type.Date,
             defaultValue=QDate.fromString(_DEFAULTS.start, "yyyy-MM-dd")))
         self.addParameter(QgsProcessingParameterNumber(
             self.ROWS, self.tr("Rows (30 m pixels)"), integer, defaultValue=_DEFAULTS.rows,
@@ -168,8 +168,9 @@ class Simulate(LstFusionAlgorithm):
         self.write_default_styles([path for series in (result.coarse, result.coarse_on_fine, result.fine,
                                                        result.truth) for path in series.values()],
                                   settings.units)
-        feedback.pushInfo(self.tr(f"Wrote {len(result.dates)} coarse and {len(result.fine)} fine "
-                                  f"images to {result.folder}; pairs table {result.pairs}."))
+        feedback.pushInfo(self.tr(
+            "Wrote {coarse} coarse and {fine} fine images to {folder}; pairs table {pairs}.").format(
+            coarse=len(result.dates), fine=len(result.fine), folder=result.folder, pairs=result.pairs))
         return {self.OUTPUT_FOLDER: result.folder, self.PAIRS: result.pairs,
                 self.NATIVE_PAIRS: result.pairs_native,
                 self.TRUTH_TABLE: result.truth_table, self.LANDCOVER: result.landcover,

@@ -1,6 +1,6 @@
 """lstfusion:starfm: STARFM fusion from one fine/coarse pair and the coarse target."""
 from ..models.classical.starfm import StarfmParams, run_starfm
-from .classical_base import ALIGN_HINT, ClassicalFusionAlgorithm
+from .classical_base import ALIGN_HINT, RANGE_HINT, ClassicalFusionAlgorithm
 
 
 class Starfm(ClassicalFusionAlgorithm):
@@ -17,13 +17,17 @@ class Starfm(ClassicalFusionAlgorithm):
             "(Gao et al. 2006): each fine pixel is the weighted mean, over spectrally similar "
             "pixels of its window that pass the sample filter, of fine_ref + coarse_target - "
             "coarse_ref; weights favour pixels whose fine and coarse values agree, whose coarse "
-            "value changed little and that are close.\n\n" + ALIGN_HINT + "\n\n"
+            "value changed little and that are close. A prediction that leaves the valid range is "
+            "replaced by the similar pixels' weighted mean of the fine reference (ESTARFM's "
+            "revision, for one pair).\n\n{align_hint}\n\n{range_hint}\n\n"
             "Units (Kelvin or Celsius) are read from the rasters' metadata (else guessed from "
             "the values) and kept; thresholds are in K (= °C differences). Input pixels that are "
-            "no-data or outside the valid range are never used; the output is no-data where one "
+            "no-data are never used; the output is no-data where one "
             "of the three inputs is. The centre pixel is always one of its own similar pixels, so "
             "every other pixel gets a prediction. Runs tile by tile; the result does not depend "
             "on the tile size.")
+
+    HELP_ARGS = {"align_hint": ALIGN_HINT, "range_hint": RANGE_HINT}
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS's name)
         """Parameters: FINE_REF, COARSE_REF, COARSE_TARGET, tuning -> OUTPUT, VALID_FRACTION."""
@@ -49,5 +53,7 @@ class Starfm(ClassicalFusionAlgorithm):
                             self.raster_source(parameters, self.COARSE_REF, context),
                             self.raster_source(parameters, self.COARSE_TARGET, context),
                             output, params, progress)
-        feedback.pushInfo(self.tr(f"{100 * result['valid_fraction']:.1f} % of the pixels predicted."))
+        feedback.pushInfo(self.tr("{percent:.1f} % of the pixels predicted; {revised} revised for leaving the "
+                                  "valid range.").format(percent=100 * result["valid_fraction"],
+                                                         revised=result["revised"]))
         return self.finish(parameters, context, output, result, "STARFM")

@@ -17,11 +17,15 @@ def fit_ramp_to_data(layer: QgsRasterLayer) -> bool:
     open layer-properties view follow. Nothing changes for a layer without a
     pseudocolour renderer or with a constant band.
     """
+    stats = layer.dataProvider().bandStatistics(1, QgsRasterBandStats.Stats.Min | QgsRasterBandStats.Stats.Max)
+    return stretch_ramp(layer, stats.minimumValue, stats.maximumValue)
+
+
+def stretch_ramp(layer: QgsRasterLayer, low: float, high: float) -> bool:
+    """Stretch the pseudocolour ramp of band 1 onto [low, high] (e.g. one range for a whole series)."""
     if not isinstance(layer.renderer(), QgsSingleBandPseudoColorRenderer):
         return False
-    stats = layer.dataProvider().bandStatistics(1, QgsRasterBandStats.Min | QgsRasterBandStats.Max)
-    low, high = stats.minimumValue, stats.maximumValue
-    renderer = layer.renderer().clone()
+    renderer = layer.renderer().clone()  # a new renderer, so that setRenderer announces the change
     ramp = renderer.shader().rasterShaderFunction()
     items = ramp.colorRampItemList()
     if not (math.isfinite(low) and math.isfinite(high) and high > low) or len(items) < 2:

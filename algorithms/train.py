@@ -74,35 +74,35 @@ class TrainModel(LstFusionAlgorithm):
             self.MODEL, self.tr("Model"), options=[get_method(n).label for n in names], defaultValue=0))
         self.addParameter(device_parameter(self.DEVICE, self.tr))
         self.addParameter(QgsProcessingParameterNumber(
-            self.EPOCHS, self.tr("Maximum epochs"), QgsProcessingParameterNumber.Integer, 30, minValue=1))
+            self.EPOCHS, self.tr("Maximum epochs"), QgsProcessingParameterNumber.Type.Integer, 30, minValue=1))
         self.addParameter(QgsProcessingParameterNumber(
-            self.BATCH_SIZE, self.tr("Batch size (patches)"), QgsProcessingParameterNumber.Integer, 16, minValue=1))
+            self.BATCH_SIZE, self.tr("Batch size (patches)"), QgsProcessingParameterNumber.Type.Integer, 16, minValue=1))
         self.addParameter(QgsProcessingParameterNumber(
-            self.PATIENCE, self.tr("Early-stopping patience (epochs)"), QgsProcessingParameterNumber.Integer,
+            self.PATIENCE, self.tr("Early-stopping patience (epochs)"), QgsProcessingParameterNumber.Type.Integer,
             5, minValue=1))
         self.addParameter(QgsProcessingParameterBoolean(
             self.SIMULATE_COARSE, self.tr("Simulate coarse images from the fine ones (few fine dates)"), False))
         self.add_advanced(QgsProcessingParameterNumber(
             self.COARSE_FACTOR, self.tr("Coarse pixel size in fine pixels (for simulated coarse images)"),
-            QgsProcessingParameterNumber.Integer, 33, minValue=2))
+            QgsProcessingParameterNumber.Type.Integer, 33, minValue=2))
         self.add_advanced(QgsProcessingParameterNumber(
             self.SYNTHETIC_TARGETS, self.tr("Synthetic target dates per fine image (simulated coarse)"),
-            QgsProcessingParameterNumber.Integer, 4, minValue=0))
+            QgsProcessingParameterNumber.Type.Integer, 4, minValue=0))
         self.add_advanced(QgsProcessingParameterNumber(
             self.LEARNING_RATE, self.tr("Learning rate (0 = the model's published rate)"),
-            QgsProcessingParameterNumber.Double, 0.0, minValue=0.0))
+            QgsProcessingParameterNumber.Type.Double, 0.0, minValue=0.0))
         self.add_advanced(QgsProcessingParameterNumber(
-            self.PATCH_SIZE, self.tr("Patch size (pixels)"), QgsProcessingParameterNumber.Integer, 95, minValue=8))
+            self.PATCH_SIZE, self.tr("Patch size (pixels)"), QgsProcessingParameterNumber.Type.Integer, 95, minValue=8))
         self.add_advanced(QgsProcessingParameterNumber(
-            self.STRIDE, self.tr("Patch stride (pixels)"), QgsProcessingParameterNumber.Integer, 20, minValue=1))
+            self.STRIDE, self.tr("Patch stride (pixels)"), QgsProcessingParameterNumber.Type.Integer, 20, minValue=1))
         self.add_advanced(QgsProcessingParameterNumber(
             self.VALIDATION_FRACTION, self.tr("Share of fine dates held out for validation"),
-            QgsProcessingParameterNumber.Double, 0.2, minValue=0.0, maxValue=0.9))
+            QgsProcessingParameterNumber.Type.Double, 0.2, minValue=0.0, maxValue=0.9))
         self.add_advanced(QgsProcessingParameterNumber(
             self.MAX_INVALID, self.tr("Largest share of no-data in a training patch"),
-            QgsProcessingParameterNumber.Double, 0.1, minValue=0.0, maxValue=1.0))
+            QgsProcessingParameterNumber.Type.Double, 0.1, minValue=0.0, maxValue=1.0))
         self.add_advanced(QgsProcessingParameterNumber(
-            self.SEED, self.tr("Random seed"), QgsProcessingParameterNumber.Integer, 0, minValue=0))
+            self.SEED, self.tr("Random seed"), QgsProcessingParameterNumber.Type.Integer, 0, minValue=0))
         self.add_advanced(QgsProcessingParameterBoolean(
             self.MIXED_PRECISION, self.tr("Mixed precision on CUDA"), True))
         self.add_advanced(QgsProcessingParameterString(
@@ -142,8 +142,8 @@ class TrainModel(LstFusionAlgorithm):
         pairs = self.parameterAsFile(parameters, self.PAIRS, context)
         summary = train_model(pairs, output, config, progress)
         rmse = summary["validation_rmse"]
-        feedback.pushInfo(self.tr(f"Model written to {output} (best epoch {summary['best_epoch']} of "
-                                  f"{summary['epochs_run']}"
-                                  + (f", validation RMSE {rmse:.3f}" if rmse is not None else "") + ")."))
+        feedback.pushInfo(self.tr("Model written to {output} (best epoch {best} of {epochs}{validation}).").format(
+            output=output, best=summary["best_epoch"], epochs=summary["epochs_run"],
+            validation=self.tr(", validation RMSE {rmse:.3f}").format(rmse=rmse) if rmse is not None else ""))
         return {self.OUTPUT: output, self.VALIDATION_RMSE: rmse if rmse is not None else float("nan"),
                 self.BEST_EPOCH: summary["best_epoch"]}

@@ -10,6 +10,9 @@ import sys
 from .errors import InputError
 
 TORCH_VERSION = "2.13.0"
+NUMBA_VERSION = "0.60.0"
+LLVMLITE_VERSION = "0.43.0"
+"""The pins of requirements.txt, installed for QGIS's Python by :mod:`common.installer`."""
 
 
 def deps_dir() -> str:
@@ -34,9 +37,11 @@ def add_deps_to_path() -> None:
 
 def torch_install_hint() -> str:
     """How to install the pinned torch where this plugin finds it."""
-    return (f"PyTorch is not installed for QGIS's Python ({sys.executable}). Install it with:\n"
+    return (f"PyTorch is not installed for QGIS's Python ({sys.executable}). Install it from QGIS: "
+            "Plugins > LST fusion > Install deep-learning packages, or the Processing tool 'Install "
+            "deep-learning packages' (lstfusion:installdeps); or from a terminal:\n"
             f"  {sys.executable} -m pip install --target \"{deps_dir()}\" torch=={TORCH_VERSION}\n"
-            "then restart QGIS (or run 'make install' in the plugin's source folder).")
+            "then restart QGIS.")
 
 
 def require_torch():

@@ -72,7 +72,8 @@ def read_pairs(csv_path: str, check_files: bool = True) -> List[PairRow]:
 
     InputError naming the table and the line for a missing column, a date
     that is not ISO (YYYY-MM-DD), a repeated date, a row with neither image,
-    or (with ``check_files``) a file that does not exist.
+    or (with ``check_files``) a file that does not exist; InputError for a
+    table without rows.
     """
     rows, seen = [], set()
     for line, record in read_csv_table(csv_path, ("date", "fine", "coarse"), "pairs table"):
@@ -93,5 +94,9 @@ def read_pairs(csv_path: str, check_files: bool = True) -> List[PairRow]:
                 if path and not os.path.exists(path):
                     raise InputError(f"{csv_path}, line {line}: file not found: {path}")
         rows.append(PairRow(date, fine, coarse))
+    if not rows:
+        raise InputError(f"{csv_path} has a header but no rows: it lists no date to work on. Add one line "
+                         "per date (date,fine,coarse), e.g. with 'Build LST series from downloads' "
+                         "(lstfusion:buildseries).")
     return sorted(rows, key=lambda r: r.date)
 

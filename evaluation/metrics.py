@@ -18,7 +18,7 @@ and is never filled with zeros), optionally only inside a mask:
 - SAM in degrees, for one band: the angle between P and R taken as two vectors of
   all valid pixels, arccos(<P,R> / (|P| |R|)) (depends on K vs °C);
 - ERGAS = 100 (h / l) sqrt((RMSE / mean(R))^2) for one band, h / l = fine pixel
-  size / coarse pixel size (0.03 for Landsat 30 m / MODIS 1 km).
+  size / coarse pixel size (``LANDSAT_MODIS_RATIO`` = 0.03 for Landsat 30 m / MODIS 1 km).
 
 Files are read in row blocks (a halo of 5 rows for SSIM), so memory stays bounded
 whatever the raster size: :func:`compute_metrics` for rasters,
@@ -36,6 +36,9 @@ from ..common.grid import Grid, require_same_grid
 from ..common.progress import Progress, ensure
 from ..common.units import units_of
 from ..common.raster_io import RasterWriter, band_description, open_raster, read_band, read_grid
+
+LANDSAT_MODIS_RATIO = 0.03
+"""The ERGAS ratio h / l for Landsat (30 m) over MODIS (1 km), as the STF-LST survey takes it: the one default."""
 
 METRICS = ("RMSE", "SSIM", "PSNR", "SAM", "CC", "ERGAS", "MAE", "BIAS", "UBRMSE", "R2", "VALID_PIXELS")
 """Keys of a metrics dict, in report order."""
@@ -364,7 +367,7 @@ def checked_ratio(ratio: float) -> float:
     """``ratio`` when it is a plausible ERGAS h / l (in (0, 1]), else InputError."""
     if not 0 < ratio <= 1:
         raise InputError(f"RATIO must be the fine / coarse pixel size ratio h / l, in (0, 1] (got {ratio:g}; "
-                         "0.03 for Landsat 30 m / MODIS 1 km).")
+                         f"{LANDSAT_MODIS_RATIO:g} for Landsat 30 m / MODIS 1 km).")
     return ratio
 
 

@@ -53,11 +53,27 @@ venv_install() {
   echo "$want" > "$stamp"
 }
 
+qt6_check_install() {
+  # QGIS's Qt 6 migration checker, in a venv of its own (PyQt6 and QGIS's PyQt5 cannot share one)
+  local stamp=.venv-qt6/.requirements.sha256 want
+  want=$(sha256sum scripts/qt6-check-requirements.txt | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    echo "setup: Qt 6 migration checker present"
+    return
+  fi
+  echo "setup: installing the Qt 6 migration checker into .venv-qt6"
+  [ -x .venv-qt6/bin/python ] || /usr/bin/python3 -m venv .venv-qt6
+  .venv-qt6/bin/python -m pip install -q --disable-pip-version-check --ignore-requires-python \
+    -r scripts/qt6-check-requirements.txt
+  echo "$want" > "$stamp"
+}
+
 if [ -z "${LST_FUSION_SKIP_APT:-}" ]; then
   distro_check
   apt_install
 fi
 venv_install
+qt6_check_install
 .venv/bin/python -c "import qgis.core, osgeo.gdal, torch, numpy" \
   || { echo "setup: the environment is incomplete (see the error above)" >&2; exit 1; }
 echo "setup: ready (.venv: $(.venv/bin/python -c 'import torch, qgis.core; print("torch", torch.__version__, "| QGIS", qgis.core.Qgis.QGIS_VERSION)'))"

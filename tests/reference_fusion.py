@@ -8,19 +8,22 @@ whole (rows, cols) arrays in Kelvin with NaN as no-data; outputs likewise.
 import numpy as np
 from scipy import stats
 
+PHYSICAL = (150.0, 400.0)
+"""Inputs outside this range (K) are no-data; the valid range only revises predictions."""
 
-def _valid(arrays, valid_min, valid_max):
-    """Pixels that are finite and inside the valid range in every array."""
+
+def _valid(arrays):
+    """Pixels that are finite and physically possible in every array."""
     ok = np.ones(arrays[0].shape, bool)
     for a in arrays:
         with np.errstate(invalid="ignore"):
-            ok &= np.isfinite(a) & (a >= valid_min) & (a <= valid_max)
+            ok &= np.isfinite(a) & (a >= PHYSICAL[0]) & (a <= PHYSICAL[1])
     return ok
 
 
-def _fine_std(fine, valid_min, valid_max):
-    """Population standard deviation of a fine image's pixels inside the valid range."""
-    values = fine[np.isfinite(fine) & (fine >= valid_min) & (fine <= valid_max)]
+def _fine_std(fine):
+    """Population standard deviation of a fine image's physically possible pixels."""
+    values = fine[_valid([fine])]
     return float(np.std(values.astype(np.float64)))
 
 
@@ -29,8 +32,8 @@ def starfm_reference(fine, coarse, coarse_t, half_window=15, num_classes=4.0, di
                      rows=None):
     """STARFM, pixel by pixel. ``rows``: only predict these rows (others stay NaN), to time a subset."""
     f, c, c0 = (np.asarray(a, np.float64) for a in (fine, coarse, coarse_t))
-    ok = _valid([f, c, c0], valid_min, valid_max)
-    threshold = 2.0 * _fine_std(fine, valid_min, valid_max) / num_classes
+    ok = _valid([f, c, c0])
+    threshold = 2.0 * _fine_std(fine) / num_classes
     scale = distance_scale or half_window
     tol_s = np.hypot(fine_uncertainty, coarse_uncertainty)
     tol_t = np.sqrt(2.0) * coarse_uncertainty
@@ -42,7 +45,7 @@ def starfm_reference(fine, coarse, coarse_t, half_window=15, num_classes=4.0, di
             if not ok[i, j]:
                 continue
             s_centre, t_centre = abs(f[i, j] - c[i, j]), abs(c[i, j] - c0[i, j])
-            weights, values = [], []
+            weights, values, fines = [], [], []
             for k in range(max(0, i - h), min(n_rows, i + h + 1)):
                 for m in range(max(0, j - h), min(n_cols, j + h + 1)):
                     if not ok[k, m]:
@@ -56,8 +59,12 @@ def starfm_reference(fine, coarse, coarse_t, half_window=15, num_classes=4.0, di
                     distance = 1.0 + np.hypot(k - i, m - j) / scale
                     weights.append(1.0 / ((s_k + 1e-4) * (t_k + 1e-4) * distance))
                     values.append(f[k, m] + c0[k, m] - c[k, m])
+                    fines.append(f[k, m])
             weights = np.array(weights) / np.sum(weights)
-            out[i, j] = np.sum(weights * np.array(values))
+            value = np.sum(weights * np.array(values))
+            if value <= valid_min or value >= valid_max:  # revised: the candidates' weighted fine mean
+                value = np.sum(weights * np.array(fines))
+            out[i, j] = value
     return out
 
 
@@ -69,9 +76,9 @@ def estarfm_reference(fine1, coarse1, fine2, coarse2, coarse_t, half_window=25, 
     ``rows``: only predict these rows (others stay NaN), to time a subset.
     """
     f1, c1, f2, c2, c0 = (np.asarray(a, np.float64) for a in (fine1, coarse1, fine2, coarse2, coarse_t))
-    ok = _valid([f1, c1, f2, c2, c0], valid_min, valid_max)
-    th1 = 2.0 * _fine_std(fine1, valid_min, valid_max) / num_classes
-    th2 = 2.0 * _fine_std(fine2, valid_min, valid_max) / num_classes
+    ok = _valid([f1, c1, f2, c2, c0])
+    th1 = 2.0 * _fine_std(fine1) / num_classes
+    th2 = 2.0 * _fine_std(fine2) / num_classes
     n_rows, n_cols = f1.shape
     out = np.full((n_rows, n_cols), np.nan)
     h = half_window

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
 from ..evaluation.comparison import ComparisonResult, Entry, compare_entries
+from ..evaluation.metrics import LANDSAT_MODIS_RATIO
 from ..common.errors import InputError
 from .fuse_series import plan_series
 from ..common.progress import Progress, ensure
@@ -64,7 +65,7 @@ class ExperimentConfig:
     train: object = None
     hyperparameters: Dict[str, Dict] = field(default_factory=dict)
     device: str = "auto"
-    ergas_ratio: float = 30.0 / 926.625
+    ergas_ratio: float = LANDSAT_MODIS_RATIO
 
 
 def training_table(pairs: Sequence[PairRow], test_dates: Sequence[dt.date], path: str) -> str:

@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import os
 from typing import Callable, Iterable, List, Optional, Sequence
+from dataclasses import dataclass
 
 from osgeo import gdal
 
@@ -20,6 +21,9 @@ from ..common.raster_io import UNITS_KEY, open_raster, read_units
 from ..common.pairs import DatePlan, PairRow
 
 gdal.UseExceptions()
+
+PAIRS_KEY = "LST_FUSION_PAIRS"
+"""Metadata item of series.vrt: the pairs table (absolute path) the series was made from."""
 
 
 def plan_series(pairs: Sequence[PairRow], pairs_needed: int,
@@ -88,11 +92,12 @@ def is_complete_raster(path: str) -> bool:
 
 
 def run_series(plans: Sequence[DatePlan], predictor: Predictor, folder: str, overwrite: bool = False,
-               progress: Optional[Progress] = None) -> dict:
+               progress: Optional[Progress] = None, pairs_path: Optional[str] = None) -> dict:
     """Predict every planned date into ``folder``; skip finished dates unless ``overwrite``.
 
     Writes ``lst_<date>.tif`` per date, ``series.csv`` (date,prediction,status,detail) and
-    ``series.vrt`` (one band per predicted date, described by its ISO date).
+    ``series.vrt`` (one band per predicted date, described by its ISO date; ``pairs_path``, the
+    table the series was made from, in its metadata as PAIRS).
     Returns {'predicted': [...dates], 'reused': [...], 'skipped': [(date, reason)], 'vrt': path,
     'index': path}. Cancel stops between dates, keeping the dates already written.
     """
@@ -126,7 +131,8 @@ def run_series(plans: Sequence[DatePlan], predictor: Predictor, folder: str, ove
         progress.step(i + 1, len(runnable))
     index = _write_index(folder, rows)
     outputs = [r[1] for r in sorted(rows) if r[1]]
-    vrt = build_series_vrt(outputs, [r[0] for r in sorted(rows) if r[1]], os.path.join(folder, "series.vrt"))
+    vrt = build_series_vrt(outputs, [r[0] for r in sorted(rows) if r[1]], os.path.join(folder, "series.vrt"),
+                           pairs_path)
     return {"predicted": done, "reused": reused, "skipped": skipped, "vrt": vrt, "index": index}
 
 
@@ -140,7 +146,8 @@ def _write_index(folder: str, rows) -> str:
     return path
 
 
-def build_series_vrt(paths: Sequence[str], dates: Sequence[dt.date], vrt_path: str) -> Optional[str]:
+def build_series_vrt(paths: Sequence[str], dates: Sequence[dt.date], vrt_path: str,
+                     pairs_path: Optional[str] = None) -> Optional[str]:
     """A VRT stacking one-band rasters as bands in date order, band descriptions = ISO dates,
     with the first raster's units.
 
@@ -153,11 +160,42 @@ def build_series_vrt(paths: Sequence[str], dates: Sequence[dt.date], vrt_path: s
     for i, date in enumerate(dates, start=1):
         ds.GetRasterBand(i).SetDescription(date.isoformat())
     ds.SetMetadataItem("DATES", ",".join(d.isoformat() for d in dates))
+    if pairs_path:
+        ds.SetMetadataItem(PAIRS_KEY, os.path.abspath(pairs_path))
     units = read_units(paths[0])
     if units:
         ds.SetMetadataItem(UNITS_KEY, units)
     ds = None
     return vrt_path
+
+
+@dataclass
+class SeriesIndex:
+    """A written series: its dates and their prediction files (date order), the pairs table it came from."""
+
+    folder: str
+    dates: List[dt.date]
+    paths: List[str]
+    pairs_path: Optional[str]
+
+
+def read_series(folder: str) -> SeriesIndex:
+    """The predicted (or kept) dates of a series folder, from series.csv and series.vrt.
+
+    InputError when the folder has no series.csv or no prediction.
+    """
+    index = os.path.join(folder, "series.csv")
+    if not os.path.isfile(index):
+        raise InputError(f"{folder} is not a fused series: it has no series.csv (write one with "
+                         "'Fuse a series', lstfusion:fuseseries).")
+    with open(index, newline="", encoding="utf-8") as handle:
+        rows = [(dt.date.fromisoformat(r["date"]), os.path.join(folder, r["prediction"]))
+                for r in csv.DictReader(handle) if r["prediction"]]
+    if not rows:
+        raise InputError(f"The series in {folder} has no predicted date.")
+    vrt = os.path.join(folder, "series.vrt")
+    pairs = open_raster(vrt).GetMetadataItem(PAIRS_KEY) if os.path.exists(vrt) else None
+    return SeriesIndex(folder, [d for d, _ in rows], [p for _, p in rows], pairs or None)
 
 
 def parse_date_selection(text: str, pairs: Sequence[PairRow]) -> Optional[List[dt.date]]:

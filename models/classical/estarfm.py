@@ -37,8 +37,9 @@ deviation computed per 200-pixel patch; here the thresholds stay
 threshold and tiling never changes the result.)
 
 Values are Kelvin. The output is no-data where any of the five inputs is
-no-data or outside the valid range (the original's background), as the
-original does.
+no-data or outside the physically possible range ``tiled.PHYSICAL_RANGE_K``
+(150-400 K); the valid range (250-350 K by default) only revises predictions,
+as in the original code, so that polar or winter-night scenes keep their pixels.
 """
 from dataclasses import asdict, dataclass
 import datetime as _dt
@@ -72,7 +73,8 @@ class EstarfmParams:
     """Similarity thresholds = 2 sigma / num_classes."""
     valid_min: float = 250.0
     valid_max: float = 350.0
-    """Inputs outside [valid_min, valid_max] K are no-data; predictions outside are revised."""
+    """Predictions at or outside (valid_min, valid_max) K are revised (inputs are no-data only outside
+    ``PHYSICAL_RANGE_K``)."""
     bias_correction: bool = False
     """ubESTARFM's local bias correction (then V = 1)."""
     min_coarse_change: float = 7.0
@@ -484,6 +486,15 @@ def _dissimilarity(f1, c1, f2, c2) -> np.ndarray:
     return out.astype(np.float32, copy=False)
 
 
+def check_second_pair(fine_ref2: str, coarse_ref2: str) -> None:
+    """InputError naming FINE_REF2 / COARSE_REF2 when a path of the second pair is empty."""
+    missing = [name for name, path in (("FINE_REF2", fine_ref2), ("COARSE_REF2", coarse_ref2)) if not path]
+    if missing:
+        raise InputError(f"ESTARFM needs two reference pairs; {' and '.join(missing)} "
+                         f"{'is' if len(missing) == 1 else 'are'} missing. With a single pair use STARFM "
+                         "(lstfusion:starfm).")
+
+
 def run_estarfm(fine_ref: str, coarse_ref: str, fine_ref2: str, coarse_ref2: str,
                 coarse_target: str, out_path: str, params: Optional[EstarfmParams] = None,
                 dates: Optional[Sequence[Optional[_dt.date]]] = None,
@@ -493,17 +504,15 @@ def run_estarfm(fine_ref: str, coarse_ref: str, fine_ref2: str, coarse_ref2: str
     ``dates``: (first pair, second pair, target), each a date or None; missing
     dates are read from the file names (YYYYMMDD, YYYY-MM-DD or MODIS
     AYYYYDDD). Returns {'units', 'thresholds' (K), 'predicted', 'fallback',
-    'revised', 'converted' (pixels), 'valid_fraction'}. Raises InputError for
+    'revised', 'converted', 'dropped' (input pixels outside ``PHYSICAL_RANGE_K``),
+    'valid_fraction'}. Raises InputError for
     a missing second pair, a target outside the reference dates, inputs on
     different grids or in different units, or no pixel valid in all inputs.
     """
     params = params or EstarfmParams()
     params.check()
     progress = ensure(progress)
-    missing = [name for name, path in (("FINE_REF2", fine_ref2), ("COARSE_REF2", coarse_ref2)) if not path]
-    if missing:
-        raise InputError(f"ESTARFM needs two reference pairs; {' and '.join(missing)} "
-                         "is missing. With a single pair use STARFM (lstfusion:starfm).")
+    check_second_pair(fine_ref2, coarse_ref2)
     paths = {"FINE_REF": fine_ref, "COARSE_REF": coarse_ref, "FINE_REF2": fine_ref2,
              "COARSE_REF2": coarse_ref2, "COARSE_TARGET": coarse_target}
     given = list(dates or (None, None, None))
@@ -512,8 +521,8 @@ def run_estarfm(fine_ref: str, coarse_ref: str, fine_ref2: str, coarse_ref2: str
     target = given[2] or date_from_path(coarse_target)
     check_target_between(ref1, ref2, target)
     inputs = open_inputs(paths)
-    valid_range = (params.valid_min, params.valid_max)
-    stats = input_stats(inputs, valid_range, progress.sub(0, 5))
+    stats = input_stats(inputs, progress.sub(0, 5))
+    progress.info(stats.dropped_message())
     thresholds = [2.0 * stats.std[name] / params.num_classes for name in ("FINE_REF", "FINE_REF2")]
     offset = float(np.round(stats.mean["FINE_REF"]))
     progress.info(f"ESTARFM{' with local bias correction' if params.bias_correction else ''}: "
@@ -528,9 +537,9 @@ def run_estarfm(fine_ref: str, coarse_ref: str, fine_ref2: str, coarse_ref2: str
                 **{f"ESTARFM_{k.upper()}": v for k, v in asdict(params).items()},
                 **{f"DATE_{k}": str(v) for k, v in (("REF", ref1), ("REF2", ref2), ("TARGET", target)) if v}}
     counters = run_tiled(inputs, out_path, kernel, params.half_window, params.tile_size,
-                         valid_range, metadata, progress.sub(5, 100))
+                         metadata, progress.sub(5, 100))
     rows, cols = inputs.grid.shape
-    return {"units": inputs.units, "thresholds": thresholds,
+    return {"units": inputs.units, "thresholds": thresholds, "dropped": sum(stats.dropped.values()),
             "valid_fraction": counters["predicted"] / float(rows * cols), **counters}
 
 

@@ -3,7 +3,8 @@
 It adds the coarse change between the reference and the target date to the
 fine reference, so it keeps the fine image's detail and follows the coarse
 image's change without any spatial weighting. Kelvin inside, output in the
-inputs' units; no-data where any input is no-data or outside the valid range.
+inputs' units; no-data where any input is no-data or physically impossible
+(``tiled.PHYSICAL_RANGE_K``).
 """
 from dataclasses import dataclass
 from typing import Dict, Optional, Sequence
@@ -17,17 +18,14 @@ from .tiled import input_stats, open_inputs, run_tiled
 
 @dataclass
 class NaiveParams:
-    """Naive settings; temperatures in K."""
+    """Naive settings."""
 
-    valid_min: float = 250.0
-    valid_max: float = 350.0
-    """Input values outside [valid_min, valid_max] K are treated as no-data."""
     tile_size: int = 512
 
     def check(self) -> None:
         """InputError for settings that cannot work."""
-        if not 0 < self.valid_min < self.valid_max:
-            raise InputError("The valid range must satisfy 0 K < minimum < maximum.")
+        if self.tile_size < 16:
+            raise InputError("The tile size must be at least 16 pixels.")
 
 
 def naive_tile(blocks: Sequence[np.ndarray], progress=None):
@@ -43,10 +41,9 @@ def run_naive(fine_ref: str, coarse_ref: str, coarse_target: str, out_path: str,
     params.check()
     progress = ensure(progress)
     inputs = open_inputs({"FINE_REF": fine_ref, "COARSE_REF": coarse_ref, "COARSE_TARGET": coarse_target})
-    valid_range = (params.valid_min, params.valid_max)
-    input_stats(inputs, valid_range, progress.sub(0, 5))
-    counters = run_tiled(inputs, out_path, naive_tile, 0, params.tile_size, valid_range,
-                         {"LST_FUSION_METHOD": "naive"}, progress.sub(5, 100))
+    progress.info(input_stats(inputs, progress.sub(0, 5)).dropped_message())
+    counters = run_tiled(inputs, out_path, naive_tile, 0, params.tile_size, {"LST_FUSION_METHOD": "naive"},
+                         progress.sub(5, 100))
     return {"units": inputs.units, "predicted": counters["predicted"]}
 
 

@@ -17,9 +17,16 @@ For each fine pixel (the centre), within a (2h + 1) x (2h + 1) window:
    half window h) and e = 1e-4 K, which keeps the weight of a pixel with
    S = 0 or T = 0 finite but dominant (the paper's "pure pixel" case), normalised.
 3. Prediction: ``sum_k w_k (F_k + C0_k - C_k)``.
+4. Revision: a prediction at or below ``valid_min`` or at or above
+   ``valid_max`` (250 and 350 K by default) is replaced by the weighted mean
+   of the fine reference over the same candidates, ``sum_k w_k F_k``: the
+   one-pair form of ESTARFM's revision (its original code's use of the valid
+   range). STARFM's own code has no revision; this one keeps an implausible
+   coarse change from producing an implausible temperature.
 
 Values are Kelvin. Output is no-data where any of the three inputs is
-no-data or outside the valid range.
+no-data or outside the physically possible range ``tiled.PHYSICAL_RANGE_K``
+(150-400 K), never for leaving the valid range.
 """
 from dataclasses import asdict, dataclass
 from typing import Dict, Optional, Sequence
@@ -51,7 +58,7 @@ class StarfmParams:
     """Uncertainty of the coarse LST (K), for the sample filter."""
     valid_min: float = 250.0
     valid_max: float = 350.0
-    """Input values outside [valid_min, valid_max] K are treated as no-data."""
+    """Predictions at or outside (valid_min, valid_max) K are revised (see the module docstring)."""
     tile_size: int = 256
 
     def check(self) -> None:
@@ -93,7 +100,7 @@ def starfm_tile(blocks: Sequence[np.ndarray], params: StarfmParams, threshold: f
     (rows + 2h, cols + 2h), NaN = no-data; ``threshold``: the spectral
     threshold (K); ``offset``: a constant (K) subtracted before summing, for
     float32 accuracy. Returns (prediction (rows, cols) float64 K, NaN where
-    not predicted, counters).
+    not predicted, counters {'revised': pixels revised for leaving the valid range}).
     """
     progress = ensure(progress)
     h = params.half_window
@@ -109,44 +116,66 @@ def starfm_tile(blocks: Sequence[np.ndarray], params: StarfmParams, threshold: f
     change[~valid] = 0.0
     spectral[~valid] = np.inf
     temporal[~valid] = np.inf
+    tile = _Tile(fine, valid, spectral, temporal, inverse_base, params, ceil_float32(threshold))
 
-    fine_c, valid_c = win.centre(fine), win.centre(valid)
-    th = ceil_float32(threshold)
-    s_limit = ceil_float32(win.centre(spectral).astype(np.float64) + params.spectral_tolerance)
-    t_limit = ceil_float32(win.centre(temporal).astype(np.float64) + params.temporal_tolerance)
-
-    sums = Sums(("w", "wg"), win.shape)
-    mask, test = np.empty(win.shape, bool), np.empty(win.shape, bool)
-    weight, buffer = np.empty(win.shape, np.float32), np.empty(win.shape, np.float32)
-    scale = params.scale
-    for row in win.rows_of_offsets(progress):
-        for dy, dx, distance in row:
-            if dy == 0 and dx == 0:
-                np.copyto(mask, valid_c)
-            else:
-                np.subtract(win.at(fine, dy, dx), fine_c, out=buffer)
-                np.abs(buffer, out=buffer)
-                np.less(buffer, th, out=mask)
-                np.less(win.at(spectral, dy, dx), s_limit, out=test)
-                mask &= test
-                np.less(win.at(temporal, dy, dx), t_limit, out=test)
-                mask &= test
-            np.multiply(win.at(inverse_base, dy, dx), np.float32(1.0 + distance / scale), out=weight)
-            np.divide(mask, weight, out=weight)
-            sums.add("w", weight)
-            sums.add_product("wg", weight, win.at(change, dy, dx), buffer)
-        sums.end_row()
+    sums = tile.weighted_sums(win, change, progress)
+    valid_c = win.core(win.centre(valid))
     with np.errstate(invalid="ignore", divide="ignore"):
-        prediction = win.core(sums["wg"] / sums["w"]) + offset
-    prediction[~win.core(valid_c)] = np.nan
-    return prediction, {}
+        prediction = win.core(sums["wv"] / sums["w"]) + offset
+    abnormal = valid_c & ((prediction <= params.valid_min) | (prediction >= params.valid_max))
+    if abnormal.any():
+        centres = np.flatnonzero(abnormal)
+        reference = fine - np.float32(offset)
+        reference[~valid] = 0.0
+        revision = tile.weighted_sums(Offsets(h, win.rows, win.cols, centres), reference, None)
+        prediction.ravel()[centres] = revision["wv"] / revision["w"] + offset
+    prediction[~valid_c] = np.nan
+    return prediction, {"revised": int(abnormal.sum())}
+
+
+class _Tile:
+    """The arrays of one padded tile that select and weigh the candidates of each centre."""
+
+    def __init__(self, fine, valid, spectral, temporal, inverse_base, params: StarfmParams, threshold):
+        self.fine, self.valid, self.spectral, self.temporal = fine, valid, spectral, temporal
+        self.inverse_base, self.params, self.threshold = inverse_base, params, threshold
+
+    def weighted_sums(self, win: Offsets, values: np.ndarray, progress: Optional[Progress]):
+        """Window sums {'w': weights, 'wv': weights x ``values`` (padded, 0 where invalid)} of ``win``'s centres."""
+        params = self.params
+        fine_c, valid_c = win.centre(self.fine), win.centre(self.valid)
+        s_limit = ceil_float32(win.centre(self.spectral).astype(np.float64) + params.spectral_tolerance)
+        t_limit = ceil_float32(win.centre(self.temporal).astype(np.float64) + params.temporal_tolerance)
+        sums = Sums(("w", "wv"), win.shape)
+        mask, test = np.empty(win.shape, bool), np.empty(win.shape, bool)
+        weight, buffer = np.empty(win.shape, np.float32), np.empty(win.shape, np.float32)
+        scale = params.scale
+        for row in win.rows_of_offsets(ensure(progress)):
+            for dy, dx, distance in row:
+                if dy == 0 and dx == 0:
+                    np.copyto(mask, valid_c)
+                else:
+                    np.subtract(win.at(self.fine, dy, dx), fine_c, out=buffer)
+                    np.abs(buffer, out=buffer)
+                    np.less(buffer, self.threshold, out=mask)
+                    np.less(win.at(self.spectral, dy, dx), s_limit, out=test)
+                    mask &= test
+                    np.less(win.at(self.temporal, dy, dx), t_limit, out=test)
+                    mask &= test
+                np.multiply(win.at(self.inverse_base, dy, dx), np.float32(1.0 + distance / scale), out=weight)
+                np.divide(mask, weight, out=weight)
+                sums.add("w", weight)
+                sums.add_product("wv", weight, win.at(values, dy, dx), buffer)
+            sums.end_row()
+        return sums
 
 
 def run_starfm(fine_ref: str, coarse_ref: str, coarse_target: str, out_path: str,
                params: Optional[StarfmParams] = None, progress: Optional[Progress] = None) -> Dict:
     """STARFM from files on one grid to a Float32 GeoTIFF in the inputs' units.
 
-    Returns {'units', 'threshold' (K), 'predicted' (pixels), 'valid_fraction'}.
+    Returns {'units', 'threshold' (K), 'predicted', 'revised' (pixels revised for leaving the
+    valid range), 'dropped' (input pixels outside ``PHYSICAL_RANGE_K``), 'valid_fraction'}.
     Raises InputError for inputs on different grids or in different units, or
     without a pixel valid in all of them.
     """
@@ -155,8 +184,8 @@ def run_starfm(fine_ref: str, coarse_ref: str, coarse_target: str, out_path: str
     progress = ensure(progress)
     inputs = open_inputs({"FINE_REF": fine_ref, "COARSE_REF": coarse_ref,
                           "COARSE_TARGET": coarse_target})
-    valid_range = (params.valid_min, params.valid_max)
-    stats = input_stats(inputs, valid_range, progress.sub(0, 5))
+    stats = input_stats(inputs, progress.sub(0, 5))
+    progress.info(stats.dropped_message())
     threshold = 2.0 * stats.std["FINE_REF"] / params.num_classes
     offset = float(np.round(stats.mean["FINE_REF"]))
     progress.info(f"STARFM: window {2 * params.half_window + 1} x {2 * params.half_window + 1} "
@@ -167,9 +196,10 @@ def run_starfm(fine_ref: str, coarse_ref: str, coarse_target: str, out_path: str
 
     metadata = {"LST_FUSION_METHOD": "STARFM", **{f"STARFM_{k.upper()}": v for k, v in asdict(params).items()}}
     counters = run_tiled(inputs, out_path, kernel, params.half_window, params.tile_size,
-                         valid_range, metadata, progress.sub(5, 100))
+                         metadata, progress.sub(5, 100))
     rows, cols = inputs.grid.shape
     return {"units": inputs.units, "threshold": threshold, "predicted": counters["predicted"],
+            "revised": counters["revised"], "dropped": sum(stats.dropped.values()),
             "valid_fraction": counters["predicted"] / float(rows * cols)}
 
 

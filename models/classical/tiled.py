@@ -4,7 +4,7 @@ Both methods predict a fine pixel from the pixels of a (2h + 1) x (2h + 1)
 window around it, so they run tile by tile (``common.tiling``) with a halo of
 ``h`` pixels: the result does not depend on the tile size. Arrays handed to
 the kernels are float32 Kelvin with NaN where a pixel is no-data or outside
-the valid range, padded with NaN to (rows + 2h, cols + 2h) so that every core
+the physically possible range ``PHYSICAL_RANGE_K``, padded with NaN to (rows + 2h, cols + 2h) so that every core
 pixel has a full window (pixels beyond the image edge are simply no-data).
 Celsius inputs are converted to Kelvin on reading and the prediction is
 converted back, so results do not depend on the units (ESTARFM's spectral
@@ -30,6 +30,12 @@ from ...common.units import units_of
 from ...common.raster_io import RasterWriter, band_description, open_raster, read_band, read_grid
 from ...common.products import date_from_filename as date_in_name
 from ...common.tiling import count_tiles, iter_tiles
+
+PHYSICAL_RANGE_K = (150.0, 400.0)
+"""Input values outside this range (K, inclusive) are no-data: no land surface is colder than 150 K
+(MODIS LST's own lower valid limit; the coldest measured surfaces are near 180 K) or hotter than
+400 K outside fires (Landsat's ST saturates at 373 K). The methods' valid range (250-350 K by
+default) only revises predictions, as the original codes do: polar or night scenes keep their pixels."""
 
 UNITS_GAP_K = 50.0
 """Two inputs whose mean temperatures differ by more than this (K) are taken to be in different units."""
@@ -77,13 +83,22 @@ class Inputs:
 
 @dataclass
 class InputStats:
-    """Statistics over the valid pixels (Kelvin, inside the valid range) of each input."""
+    """Statistics over the valid pixels (Kelvin, inside ``PHYSICAL_RANGE_K``) of each input."""
 
     count: Dict[str, int]
     mean: Dict[str, float]
     std: Dict[str, float]
     joint_count: int
     """Pixels valid in every input."""
+    dropped: Dict[str, int]
+    """Pixels of each input with a value outside ``PHYSICAL_RANGE_K`` (made no-data)."""
+
+    def dropped_message(self) -> str:
+        """One log line: how many input pixels the physical range dropped, per input."""
+        low, high = PHYSICAL_RANGE_K
+        listing = ", ".join(f"{name} {count}" for name, count in self.dropped.items())
+        return (f"{sum(self.dropped.values())} input pixel(s) outside the physically possible range "
+                f"{low:g}-{high:g} K were treated as no-data ({listing}).")
 
 
 def open_inputs(paths: Dict[str, str]) -> Inputs:
@@ -111,17 +126,20 @@ def _units(path: str, name: str) -> str:
     return units
 
 
-def kelvin_in_range(block: np.ndarray, units: str, valid_range: Tuple[float, float]) -> np.ndarray:
-    """float32 Kelvin copy of a block, NaN where no-data or outside ``valid_range`` (K, inclusive)."""
+def physical_kelvin(block: np.ndarray, units: str) -> Tuple[np.ndarray, int]:
+    """(float32 Kelvin copy of a block, NaN where no-data or outside ``PHYSICAL_RANGE_K``; pixels so dropped)."""
     out = lst_units.to_kelvin(block.astype(np.float32, copy=True), units)
     with np.errstate(invalid="ignore"):
-        out[~((out >= valid_range[0]) & (out <= valid_range[1]))] = np.nan
-    return out
+        outside = (out < PHYSICAL_RANGE_K[0]) | (out > PHYSICAL_RANGE_K[1])
+    out[outside] = np.nan
+    return out, int(outside.sum())
 
 
-def input_stats(inputs: Inputs, valid_range: Tuple[float, float], progress: Progress,
+def input_stats(inputs: Inputs, progress: Progress,
                 rows_per_block: int = 256) -> InputStats:
     """Count, mean and standard deviation (ddof 0, K) of each input's valid pixels, in one pass.
+
+    Also counts, per input, the pixels dropped for lying outside ``PHYSICAL_RANGE_K``.
 
     Raises InputError when an input has no valid pixel, when no pixel is valid
     in all inputs, or when mean temperatures differ so much that the units
@@ -129,13 +147,16 @@ def input_stats(inputs: Inputs, valid_range: Tuple[float, float], progress: Prog
     """
     datasets = {name: open_raster(path) for name, path in inputs.paths.items()}
     sums = {name: np.zeros(3) for name in datasets}
+    dropped = dict.fromkeys(datasets, 0)
     joint = 0
     rows, cols = inputs.grid.shape
     for row in range(0, rows, rows_per_block):
         window = (row, 0, min(rows_per_block, rows - row), cols)
         valid_all = None
         for name, ds in datasets.items():
-            block = kelvin_in_range(read_band(ds, 1, window), inputs.units, valid_range).astype(np.float64)
+            block, outside = physical_kelvin(read_band(ds, 1, window), inputs.units)
+            dropped[name] += outside
+            block = block.astype(np.float64)
             valid = np.isfinite(block)
             values = block[valid]
             sums[name] += (values.size, values.sum(), np.square(values).sum())
@@ -146,8 +167,9 @@ def input_stats(inputs: Inputs, valid_range: Tuple[float, float], progress: Prog
     for name, (n, s, ss) in sums.items():
         if n == 0:
             raise InputError(
-                f"{name} ({inputs.paths[name]}) has no valid pixel inside the valid range "
-                f"{valid_range[0]:g}-{valid_range[1]:g} K: check the file and the valid range.")
+                f"{name} ({inputs.paths[name]}) has no valid pixel inside the physically possible "
+                f"range {PHYSICAL_RANGE_K[0]:g}-{PHYSICAL_RANGE_K[1]:g} K ({dropped[name]} outside it): "
+                "check the file and its units.")
         count[name], mean[name] = int(n), s / n
         std[name] = float(np.sqrt(max(ss / n - mean[name] ** 2, 0.0)))
     if joint == 0:
@@ -161,15 +183,14 @@ def input_stats(inputs: Inputs, valid_range: Tuple[float, float], progress: Prog
                 f"({mean[names[0]]:.1f} K) by more than {UNITS_GAP_K:g} K: the rasters are "
                 "probably in different units (Kelvin vs Celsius). Set the units metadata or "
                 "convert them.")
-    return InputStats(count, mean, std, joint)
+    return InputStats(count, mean, std, joint, dropped)
 
 
 Kernel = Callable[[Sequence[np.ndarray], Progress], Tuple[np.ndarray, Dict[str, int]]]
 """Predicts the core of a tile from padded Kelvin blocks; returns (prediction (rows, cols) K, counters)."""
 
 
-def read_padded(datasets: Sequence[gdal.Dataset], tile, halo: int, units: str,
-                valid_range: Tuple[float, float]) -> List[np.ndarray]:
+def read_padded(datasets: Sequence[gdal.Dataset], tile, halo: int, units: str) -> List[np.ndarray]:
     """The read window of a tile from each dataset, in Kelvin, NaN-padded to core + 2 * halo."""
     core_r, core_c, core_rows, core_cols = tile.core
     read_r, read_c, read_rows, read_cols = tile.read
@@ -177,14 +198,14 @@ def read_padded(datasets: Sequence[gdal.Dataset], tile, halo: int, units: str,
     blocks = []
     for ds in datasets:
         padded = np.full((core_rows + 2 * halo, core_cols + 2 * halo), np.nan, np.float32)
-        block = kelvin_in_range(read_band(ds, 1, tile.read), units, valid_range)
+        block, _ = physical_kelvin(read_band(ds, 1, tile.read), units)
         padded[top:top + read_rows, left:left + read_cols] = block
         blocks.append(padded)
     return blocks
 
 
 def run_tiled(inputs: Inputs, out_path: str, kernel: Kernel, halo: int, tile_size: int,
-              valid_range: Tuple[float, float], metadata: dict, progress: Progress,
+              metadata: dict, progress: Progress,
               workers: int = 2) -> Dict[str, int]:
     """Run ``kernel`` tile by tile and write the prediction (in the inputs' units) to ``out_path``.
 
@@ -234,7 +255,7 @@ def run_tiled(inputs: Inputs, out_path: str, kernel: Kernel, halo: int, tile_siz
             ThreadPoolExecutor(max(1, workers)) as pool:
         try:
             for index, tile in enumerate(iter_tiles(rows, cols, tile_size, halo)):
-                blocks = read_padded(datasets, tile, halo, inputs.units, valid_range)
+                blocks = read_padded(datasets, tile, halo, inputs.units)
                 tile_progress = Progress(report=partial(report_tile, index),
                                          is_cancelled=progress.is_cancelled)
                 pending.append((tile, pool.submit(kernel, blocks, tile_progress)))

@@ -122,9 +122,32 @@ def test_cancel_leaves_no_error_raster(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-def test_evaluate_without_ergas_ratio_says_what_to_give(processing, tmp_path):
-    with pytest.raises(QgsProcessingException, match="ERGAS needs the resolution ratio.*COARSE.*RATIO"):
-        evaluate(processing, tmp_path, yanco(MODIS_0308), yanco(LANDSAT_0308))
+def test_evaluate_without_ergas_ratio_computes_the_rest_and_says_why(processing, tmp_path):
+    from qgis.core import QgsProcessingContext, QgsProcessingFeedback
+
+    class Log(QgsProcessingFeedback):
+        def __init__(self):
+            super().__init__()
+            self.warnings = []
+
+        def pushWarning(self, error):  # noqa: N802 (QGIS's name)
+            self.warnings.append(error)
+
+    modis, landsat = yanco(MODIS_0308), yanco(LANDSAT_0308)
+    feedback = Log()
+    result = processing.run("lstfusion:evaluate", {
+        "PREDICTION": modis, "REFERENCE": landsat, "OUTPUT_TABLE": str(tmp_path / "m.csv"),
+        "OUTPUT_REPORT": str(tmp_path / "report.html")}, context=QgsProcessingContext(), feedback=feedback)
+    expected = compute_metrics(modis, landsat)
+    for name in METRICS:
+        if name != "ERGAS":
+            assert result[name] == pytest.approx(expected[name], rel=1e-9), name
+    assert np.isnan(result["ERGAS"])
+    why = "ERGAS not computed: it needs the resolution ratio h / l; give COARSE"
+    assert any(why in line for line in feedback.warnings)
+    assert why in Path(tmp_path / "report.html").read_text(encoding="utf-8")
+    with open(tmp_path / "m.csv", newline="") as handle:
+        assert {row["metric"]: row["value"] for row in csv.DictReader(handle)}["ERGAS"] == ""
     with pytest.raises(QgsProcessingException, match=r"RATIO must be .* in \(0, 1\] \(got 33"):
         evaluate(processing, tmp_path, yanco(MODIS_0308), yanco(LANDSAT_0308), RATIO=33.3)
 

@@ -79,3 +79,14 @@ def test_deep_method_without_model_file_and_bad_dates_are_clear_errors(processin
         run(processing, series, tmp_path, METHOD=3)
     with pytest.raises(QgsProcessingException, match="neither a list of dates"):
         run(processing, series, tmp_path, DATES="June")
+
+
+def test_pairs_table_without_rows_stops_and_writes_nothing(processing, tmp_path):
+    table = tmp_path / "pairs.csv"
+    table.write_text("date,fine,coarse\n", encoding="utf-8")
+    out = tmp_path / "out"
+    with pytest.raises(QgsProcessingException,
+                       match=r"pairs.csv has a header but no rows: it lists no date to work on"):
+        processing.run("lstfusion:fuseseries", {"PAIRS": str(table), "METHOD": 0, "OUTPUT_FOLDER": str(out)})
+    assert not out.exists()
+    assert sorted(os.listdir(tmp_path)) == ["pairs.csv"]

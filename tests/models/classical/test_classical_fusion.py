@@ -67,13 +67,14 @@ def test_estarfm_matches_reference_on_synthetic_scene(synthetic, tmp_path, bias_
 def test_estarfm_output_is_nodata_exactly_where_an_input_is(synthetic, tmp_path):
     arrays, paths = synthetic
     fast, result = estarfm_files(paths, tmp_path / "out.tif", **SYNTHETIC_ESTARFM)
-    inputs_valid = np.all([np.isfinite(a) & (a >= 250) & (a <= 314.5) for a in arrays.values()], axis=0)
+    inputs_valid = np.all([np.isfinite(a) for a in arrays.values()], axis=0)
     np.testing.assert_array_equal(np.isfinite(fast), inputs_valid)
     assert result["predicted"] == inputs_valid.sum()
-    # a pixel outside the valid range is no-data: never a similar pixel, nor in a window mean
+    assert result["revised"] > 0 and result["dropped"] == 0  # the 314.5 K valid range revises, drops nothing
+    # a pixel outside the physical range 150-400 K is no-data: never a similar pixel, nor in a window mean
     spiked = dict(arrays)
     spiked["FINE_REF"] = arrays["FINE_REF"].copy()
-    spiked["FINE_REF"][12, 12] = 400.0
+    spiked["FINE_REF"][12, 12] = 400.5
     holed = dict(arrays)
     holed["FINE_REF"] = arrays["FINE_REF"].copy()
     holed["FINE_REF"][12, 12] = np.nan
@@ -136,6 +137,52 @@ def test_starfm_matches_reference_on_synthetic_and_real_scenes(synthetic, tmp_pa
     fast, _ = starfm_files(real_paths, tmp_path / "real.tif", tile_size=20, **settings)
     assert_matches(fast, starfm_reference(real["FINE_REF"], real["COARSE_REF"], real["COARSE_TARGET"],
                                           **settings))
+
+
+def polar_scene():
+    """The synthetic scene cooled by 75 K (220-245 K: a polar or winter-night scene), one pixel at 120 K."""
+    arrays = {name: a - np.float32(75.0) for name, a in synthetic_arrays().items()}
+    arrays["COARSE_REF"][0, 0] = 120.0
+    return arrays
+
+
+def test_polar_scene_keeps_its_pixels_and_revises_like_the_references(tmp_path):
+    """Below 250 K nothing is dropped (only the 120 K pixel is); predictions there are revised."""
+    arrays = polar_scene()
+    paths = write_scene(tmp_path, arrays, SYNTHETIC_GRID, units="kelvin")
+    messages = []
+    progress = Progress(info=messages.append)
+    result = run_estarfm(*(paths[n] for n in ("FINE_REF", "COARSE_REF", "FINE_REF2", "COARSE_REF2",
+                                              "COARSE_TARGET")), str(tmp_path / "e.tif"),
+                         EstarfmParams(half_window=6), progress=progress)
+    fast = read_array(str(tmp_path / "e.tif"))
+    valid = np.all([np.isfinite(a) for a in arrays.values()], axis=0)
+    valid[0, 0] = False
+    np.testing.assert_array_equal(np.isfinite(fast), valid)
+    # every prediction is below 250 K: all but the few-similar fallbacks (never revised, as in the original)
+    assert result["dropped"] == 1 and result["revised"] + result["fallback"] == valid.sum()
+    assert result["revised"] > 1000
+    assert_matches(fast, estarfm_reference(*arrays.values(), half_window=6))
+    assert ("1 input pixel(s) outside the physically possible range 150-400 K were treated as no-data "
+            "(FINE_REF 0, COARSE_REF 1, FINE_REF2 0, COARSE_REF2 0, COARSE_TARGET 0).") in messages
+    starfm, info = starfm_files(paths, tmp_path / "s.tif", half_window=6)
+    assert info["dropped"] == 1 and info["revised"] == np.isfinite(starfm).sum() > 1000
+    assert_matches(starfm, starfm_reference(arrays["FINE_REF"], arrays["COARSE_REF"], arrays["COARSE_TARGET"],
+                                            half_window=6))
+    # revised = the candidates' weighted mean of the fine reference: inside the fine image's range
+    assert np.nanmin(starfm) >= np.nanmin(arrays["FINE_REF"]) - 1e-3
+    assert np.nanmax(starfm) <= np.nanmax(arrays["FINE_REF"]) + 1e-3
+
+
+def test_starfm_revises_only_what_leaves_the_valid_range(synthetic, tmp_path):
+    arrays, paths = synthetic
+    settings = dict(half_window=6, valid_max=305.0)
+    fast, result = starfm_files(paths, tmp_path / "r.tif", tile_size=16, **settings)
+    plain = starfm_reference(arrays["FINE_REF"], arrays["COARSE_REF"], arrays["COARSE_TARGET"], half_window=6)
+    assert_matches(fast, starfm_reference(arrays["FINE_REF"], arrays["COARSE_REF"], arrays["COARSE_TARGET"],
+                                          **settings))
+    changed = np.isfinite(plain) & (np.abs(fast - plain) > 1e-3)
+    assert result["revised"] == changed.sum() == (plain >= 305.0).sum() > 0
 
 
 @pytest.mark.parametrize("bias_correction", [False, True])
@@ -225,9 +272,10 @@ def test_no_data_inputs_are_refused(synthetic, tmp_path):
     empty = write_scene(tmp_path, {"empty": np.full((36, 36), np.nan, np.float32)}, SYNTHETIC_GRID)["empty"]
     with pytest.raises(InputError, match=r"COARSE_REF2 \(.*empty.tif\) holds only no-data"):
         estarfm_files(dict(paths, COARSE_REF2=empty), tmp_path / "out.tif")
-    frozen = write_scene(tmp_path, {"frozen": np.full((36, 36), 200.0, np.float32)}, SYNTHETIC_GRID,
+    frozen = write_scene(tmp_path, {"frozen": np.full((36, 36), 140.0, np.float32)}, SYNTHETIC_GRID,
                          units="kelvin")["frozen"]
-    with pytest.raises(InputError, match="FINE_REF2 .* has no valid pixel inside the valid range 250-350 K"):
+    with pytest.raises(InputError, match="FINE_REF2 .* has no valid pixel inside the physically possible "
+                                         r"range 150-400 K \(1296 outside it\)"):
         estarfm_files(dict(paths, FINE_REF2=frozen), tmp_path / "out.tif")
     left = arrays["FINE_REF"].copy()
     left[:, 18:] = np.nan
