@@ -215,8 +215,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--real", action="store_true",
                         help="run on the real Yanco pairs in ../shared/data/yanco instead of a simulated scene")
-    parser.add_argument("--out", default=OUT, help=f"output folder (default {OUT})")
+    parser.add_argument("--out", default=OUT,
+                        help=f"output folder, absolute or relative to the current folder (default {OUT})")
     args = parser.parse_args()
+    # Absolute from here on: the paths written into predictions.csv are read back relative to
+    # that table's folder, so a relative --out would be applied twice.
+    args.out = os.path.abspath(args.out)
     started = time.time()
     app, plugin = start_qgis()
     os.makedirs(args.out, exist_ok=True)

@@ -13,9 +13,6 @@ import pytest
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "scripts"))
 from plugin_path import link_plugin  # noqa: E402
-SHARED_DATA = os.path.normpath(os.path.join(REPO, "..", "shared", "data"))
-YANCO = os.path.join(SHARED_DATA, "yanco")
-MODIS_HDF = os.path.join(SHARED_DATA, "modis", "MOD11A1.A2019305.h14v09.hdf")
 
 PLUGINS_DIR = link_plugin()
 # Import the package now: pytest later prepends the repository root itself to sys.path when the
@@ -29,6 +26,14 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 if "XDG_RUNTIME_DIR" not in os.environ:  # Qt warns on every start without one
     os.environ["XDG_RUNTIME_DIR"] = os.path.join(REPO, ".build", "runtime")
     os.makedirs(os.environ["XDG_RUNTIME_DIR"], mode=0o700, exist_ok=True)
+
+
+# In CI (CI=true) a missing pinned package or real-data file stops the session, and a skip fails.
+from ci_environment import (  # noqa: E402,F401 (pytest hooks)
+    SHARED_DATA, pytest_make_collect_report, pytest_runtest_makereport, pytest_sessionstart)
+
+YANCO = os.path.join(SHARED_DATA, "yanco")
+MODIS_HDF = os.path.join(SHARED_DATA, "modis", "MOD11A1.A2019305.h14v09.hdf")
 
 
 def yanco(name: str) -> str:

@@ -34,7 +34,7 @@ from typing import Dict, List
 
 from ...common.deps import require_torch
 from ...common.errors import InputError
-from .model_file import atomic_torch_save, check_plain
+from .model_file import atomic_torch_save, check_plain, refused_by_safe_loader
 
 FORMAT = "lst_fusion_resume"
 FORMAT_VERSION = 1
@@ -88,7 +88,9 @@ def load_checkpoint(path: str) -> Dict:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 (torch raises many kinds on damaged files)
-        raise InputError(f"The resume checkpoint {path} cannot be read ({err.__class__.__name__}); "
+        why = (" it holds Python objects other than tensors and plain values, and loading them could run "
+               "code, so it was not loaded;" if refused_by_safe_loader(err) else "")
+        raise InputError(f"The resume checkpoint {path} cannot be read ({err.__class__.__name__}):{why} "
                          "delete it or turn off RESUME to train from the start.") from err
     if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("format_version") != FORMAT_VERSION:
         raise InputError(f"{path} is not a resume checkpoint of this plugin's version; delete it or "

@@ -143,7 +143,7 @@ def load_model(path: str) -> ModelFile:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        if "global" not in str(err).lower():
+        if not refused_by_safe_loader(err):
             raise _unreadable(path, err) from err
         raise InputError(f"{path} contains Python objects other than tensors and plain values, so it is "
                          "not an LST fusion model file; it was not loaded (loading arbitrary pickled "
@@ -159,6 +159,12 @@ def load_model(path: str) -> ModelFile:
         raise InputError(f"{path} has model format version {version!r}; this plugin reads versions "
                          f"1-{FORMAT_VERSION}. Update the plugin or retrain the model.")
     return _from_dict(data, path, torch)
+
+
+def refused_by_safe_loader(err: Exception) -> bool:
+    """True when ``torch.load(weights_only=True)`` refused a pickle's content (a global such as a
+    class or function, or an instruction it does not run), as opposed to a damaged file."""
+    return isinstance(err, pickle.UnpicklingError) and "weights only load failed" in str(err).lower()
 
 
 def _unreadable(path: str, err: Exception) -> InputError:

@@ -3,11 +3,13 @@ import csv
 import datetime as dt
 import json
 
+import numpy as np
 import pytest
 from qgis.core import QgsProcessingException
 
 from lst_fusion_plugin.common.errors import InputError
-from lst_fusion_plugin.common.pairs import PairRow, read_pairs
+from lst_fusion_plugin.common.pairs import PairRow, read_pairs, write_pairs
+from lst_fusion_plugin.common.raster_io import read_array
 from lst_fusion_plugin.simulation.simulate import simulate_series
 from lst_fusion_plugin.workflows.experiment import select_test_dates, training_table
 
@@ -68,10 +70,53 @@ def test_experiment_runs_end_to_end_and_ranks_by_its_own_numbers(processing, ser
     assert (tmp_path / "models" / "edcstfn.pt").exists()
     trained_on = {p.date.isoformat(): p.fine for p in read_pairs(str(tmp_path / "train_pairs.csv"))}
     assert trained_on["2023-06-17"] is None and trained_on["2023-06-09"]
+    check_no_leak_in_the_model_file(str(tmp_path / "models" / "edcstfn.pt"), series, tmp_path)
+    check_classical_scores_against_leak_free_runs({r["method"]: r for r in per_date}, series, tmp_path)
     html = (tmp_path / "comparison_report.html").read_text()
     assert "data:image/png;base64," in html and "edcstfn" in html
     with open(tmp_path / "skipped.csv") as f:
         assert list(csv.reader(f)) == [["method", "date", "reason"]]
+
+
+def check_no_leak_in_the_model_file(path, series, tmp_path):
+    """The saved model never saw the test date's fine image, and is exactly the model trained on a
+    leak-free table written here (same settings, CPU training is deterministic)."""
+    torch = pytest.importorskip("torch")
+    from lst_fusion_plugin.models.deep.model_file import load_model
+    from lst_fusion_plugin.models.deep.train import TrainConfig, train_model
+    model = load_model(path)
+    fine_dates = sorted(series.fine)
+    assert "2023-06-17" in fine_dates
+    for key in ("dates", "train_dates", "validation_dates"):
+        assert "2023-06-17" not in model.training[key], key
+    assert "2023-06-17" not in model.validation.get("dates", [])
+    used = set(model.training["train_dates"]) | set(model.training["validation_dates"])
+    assert used == set(fine_dates) - {"2023-06-17"}
+    rows = [PairRow(p.date, None if p.date == D(2023, 6, 17) else p.fine, p.coarse) for p in read_pairs(series.pairs)]
+    leak_free = write_pairs(str(tmp_path / "leak_free_pairs.csv"), rows)
+    reference = str(tmp_path / "leak_free_edcstfn.pt")
+    train_model(leak_free, reference, TrainConfig(model="edcstfn", epochs=1, batch_size=8, patch=32, stride=16,
+                                                  device="cpu", hyperparameters={"pretrain_batches": 4}))
+    expected = load_model(reference).state_dict
+    assert set(model.state_dict) == set(expected)
+    for name, value in model.state_dict.items():
+        assert torch.equal(value, expected[name]), name
+
+
+def check_classical_scores_against_leak_free_runs(per_date, series, tmp_path):
+    """STARFM and ESTARFM scores equal runs made here from the pairs around the test date only."""
+    from lst_fusion_plugin.models.classical.estarfm import run_estarfm
+    from lst_fusion_plugin.models.classical.starfm import run_starfm
+    pairs = {p.date.isoformat(): p for p in read_pairs(series.pairs)}
+    before, after, target = pairs["2023-06-09"], pairs["2023-06-25"], pairs["2023-06-17"]
+    truth = read_array(series.fine["2023-06-17"])
+    run_starfm(before.fine, before.coarse, target.coarse, str(tmp_path / "starfm.tif"))
+    run_estarfm(before.fine, before.coarse, after.fine, after.coarse, target.coarse, str(tmp_path / "estarfm.tif"))
+    naive = read_array(before.fine) + read_array(target.coarse) - read_array(before.coarse)
+    for method in ("starfm", "estarfm"):
+        rmse = float(np.sqrt(np.nanmean((read_array(str(tmp_path / f"{method}.tif")) - truth) ** 2)))
+        assert float(per_date[method]["RMSE"]) == pytest.approx(rmse, rel=1e-4), method
+    assert float(np.sqrt(np.nanmean((naive - truth) ** 2))) > 0.5  # the test date is not trivially easy
 
 
 def test_methods_that_cannot_predict_a_date_are_listed_as_skipped(processing, series, tmp_path):

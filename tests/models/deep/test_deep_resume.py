@@ -127,10 +127,9 @@ def test_processing_train_resumes_with_resume_on(processing, series, tmp_path):
     assert not os.path.exists(model + ".resume")
 
 
+@pytest.mark.parametrize("runs", ["edcstfn"], indirect=True)  # MLFF-GAN's run has no validation date
 def test_resuming_with_a_patience_already_reached_runs_no_further_epoch(runs, series, tmp_path):
     name, *_, kept = runs
-    if name != "edcstfn":  # the MLFF-GAN run has no validation date, hence no early stopping
-        return
     out = str(tmp_path / "m.pt")
     checkpoint = torch.load(kept, map_location="cpu", weights_only=True)
     checkpoint["bad_epochs"] = 2
