@@ -13,6 +13,9 @@ from ..common.pairs import DatePlan
 from ..common.progress import Progress
 
 CLASSICAL = ("starfm", "estarfm", "ubestarfm")
+UBESTARFM_CLASSES = 2.0
+"""ubESTARFM's similarity threshold in the authors' R code (yuyi13/ubESTARFM) is one standard
+deviation, i.e. 2 sigma / n_classes with 2 classes (ESTARFM's default is 4)."""
 
 
 @dataclass
@@ -56,6 +59,14 @@ class FusionMethod:
         from ..models.deep.model_file import load_model
         return load_model(self.model_file).spec
 
+    def estarfm_settings(self) -> Dict:
+        """EstarfmParams keywords: ``ubestarfm`` adds the bias correction and, unless ``settings``
+        say otherwise, the authors' one-standard-deviation threshold (2 classes, see
+        :data:`UBESTARFM_CLASSES`)."""
+        if self.name == "ubestarfm":
+            return dict({"num_classes": UBESTARFM_CLASSES}, **self.settings, bias_correction=True)
+        return dict(self.settings, bias_correction=False)
+
     def predict(self, plan: DatePlan, out_path: str, progress: Progress) -> None:
         """Write the prediction of ``plan``'s date to ``out_path``."""
         refs, target = plan.references, plan.target.coarse
@@ -65,7 +76,7 @@ class FusionMethod:
                        progress=progress)
         elif self.name in ("estarfm", "ubestarfm"):
             from ..models.classical.estarfm import EstarfmParams, run_estarfm
-            params = EstarfmParams(**dict(self.settings, bias_correction=self.name == "ubestarfm"))
+            params = EstarfmParams(**self.estarfm_settings())
             run_estarfm(refs[0].fine, refs[0].coarse, refs[1].fine, refs[1].coarse, target, out_path,
                         params, dates=(refs[0].date, refs[1].date, plan.date), progress=progress)
         else:
