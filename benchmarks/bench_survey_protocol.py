@@ -107,7 +107,8 @@ def main() -> None:
         scores = []
         for date in test_dates:
             two = method is None or method.pairs_needed() == 2
-            plan = plan_series(pairs, 2 if two else 1, [date], method is not None and method.falls_back_to_one_pair())[0]
+            fallback = method is not None and method.falls_back_to_one_pair()
+            plan = plan_series(pairs, 2 if two else 1, [date], fallback)[0]
             out = os.path.join(args.out, "predictions", f"{label.replace(' ', '_')}_{date}.tif")
             os.makedirs(os.path.dirname(out), exist_ok=True)
             if method is None:

@@ -14,13 +14,13 @@ A model module provides:
 - for ``trainer='supervised'``: ``make_loss(bands, **hyper)`` returning a
   ``torch.nn.Module`` called as ``loss(pred, target, mask)`` (mask: (N, 1, H, W),
   1 where the target is valid); it may have a ``pretrain(fine_batches, device,
-  progress, limit, cache_path)`` method run once before training (e.g. an
-  autoencoder; at most ``limit`` batches, reused from ``cache_path`` when there);
+  progress, limit, cache_path, seconds)`` method run once before training (e.g. an
+  autoencoder; at most ``limit`` batches and ``seconds``, reused from ``cache_path``);
 - for ``trainer='custom'`` (e.g. a GAN): ``make_trainer(model, bands, hyper, lr,
   device, amp)`` returning an object with the interface of
   :class:`models.training.SupervisedTrainer`: attributes ``amp`` (bool) and
   ``min_patch`` (int), methods ``prepare(fine_batches, progress, limit,
-  cache_path)``, ``end_epoch(validation_loss)``, ``train_step(batch) -> float``,
+  cache_path, seconds)``, ``end_epoch(validation_loss)``, ``train_step(batch) -> float``,
   ``evaluate(batch) -> (loss, masked MSE)``,
   ``state_dict() -> dict`` and ``load_state_dict(state)``; the state holds
   everything needed to resume training (the model's and any critic's weights,

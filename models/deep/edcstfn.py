@@ -31,6 +31,7 @@ frozen. Its pretraining is cheap (a network of 4 small convolutions) and bounded
 the same training data.
 """
 import os
+import time
 from typing import Callable, Dict, Iterator, Optional
 
 import torch
@@ -144,8 +145,10 @@ class CompoundLoss(nn.Module):
         return masked_l1(out, fine, ones) + 0.8 * (1 - ms_ssim(out, fine, scales=self.ssim_scales))
 
     def pretrain(self, fine_batches: Callable[[], Iterator[torch.Tensor]], device: torch.device,
-                 progress, limit: Optional[int] = None, cache_path: Optional[str] = None) -> None:
-        """Train the autoencoder on at most ``min(pretrain_batches, limit)`` batches, then freeze it.
+                 progress, limit: Optional[int] = None, cache_path: Optional[str] = None,
+                 seconds: Optional[float] = None) -> None:
+        """Train the autoencoder on at most ``min(pretrain_batches, limit)`` batches (and for at most
+        ``seconds`` when given), then freeze it.
 
         ``fine_batches()`` yields (N, bands, H, W) normalised tensors on ``device``;
         it is called again when one pass is not enough. With ``cache_path`` an
@@ -169,7 +172,7 @@ class CompoundLoss(nn.Module):
                 return
         ae = self.autoencoder.to(device).train()
         optimizer = torch.optim.Adam(ae.parameters(), lr=1e-3)
-        done, first, last = 0, None, None
+        done, first, last, start = 0, None, None, time.time()
         while done < budget:
             count = 0
             for fine in fine_batches():
@@ -182,6 +185,8 @@ class CompoundLoss(nn.Module):
                 first = last if first is None else first
                 done += 1
                 progress.step(done, budget)
+                if seconds is not None and time.time() - start >= seconds:
+                    budget = done
                 if done >= budget:
                     break
             if count == 0:
@@ -191,7 +196,7 @@ class CompoundLoss(nn.Module):
             from .model_file import atomic_torch_save
             atomic_torch_save({k: v.detach().cpu() for k, v in ae.state_dict().items()}, cache_path)
         progress.info(f"Autoencoder for the feature loss pretrained on {done} batches of fine "
-                      f"patches: L1 + 0.8 (1 - MS-SSIM) {first:.4f} -> {last:.4f}.")
+                      f"patches in {time.time() - start:.0f} s: L1 + 0.8 (1 - MS-SSIM) {first:.4f} -> {last:.4f}.")
 
     def _freeze(self) -> None:
         """Mark the autoencoder pretrained: eval mode, no gradients."""

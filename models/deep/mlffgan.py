@@ -294,7 +294,7 @@ class GanTrainer:
     min_patch = 2 * SIZE_MULTIPLE
     """Smallest training patch side: two steps of the deepest level."""
 
-    def prepare(self, fine_batches, progress, limit=None, cache_path=None) -> None:
+    def prepare(self, fine_batches, progress, limit=None, cache_path=None, seconds=None) -> None:
         """Nothing to pretrain."""
 
     def end_epoch(self, loss: float) -> None:

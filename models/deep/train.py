@@ -56,7 +56,7 @@ class TrainConfig:
     feature autoencoder) are kept for reuse on the same data; None = the user's
     cache folder (:func:`default_cache_dir`), "" = no cache. ``pretrain_share``:
     the loss's pretraining runs at most this share of the training batches
-    (epochs x batches per epoch). ``max_seconds`` > 0: a time budget; when it is
+    (epochs x batches per epoch) and, with a time budget, of ``max_seconds``. ``max_seconds`` > 0: a time budget; when it is
     spent, the current epoch ends after its batch, is validated, and training stops.
     """
 
@@ -79,7 +79,7 @@ class TrainConfig:
     resume: bool = False
     initial_model: str = ""
     cache_dir: Optional[str] = None
-    pretrain_share: float = 0.25
+    pretrain_share: float = 0.1
     max_seconds: float = 0.0
 
 
@@ -467,7 +467,8 @@ def train_model(pairs_path: str, out_path: str, config: TrainConfig,
     if checkpoint is None:
         limit = max(1, int(math.ceil(config.pretrain_share * config.epochs * n_batches)))
         trainer.prepare(fine_batches, progress.sub(5, 10), limit,
-                        pretrain_cache_path(config, spec.name, hyper, data))
+                        pretrain_cache_path(config, spec.name, hyper, data),
+                        config.pretrain_share * config.max_seconds if config.max_seconds > 0 else None)
         pretrain_seconds = time.time() - start
     else:
         trainer.load_state_dict(checkpoint["trainer"])

@@ -46,7 +46,7 @@ class SupervisedTrainer:
     """Trains ``model`` with Adam at ``lr`` (and ``weight_decay``) on ``loss(pred, target, mask)``.
 
     ``loss`` may offer ``min_size`` (smallest patch side it accepts) and
-    ``pretrain(fine_batches, device, progress, limit, cache_path)`` (run by
+    ``pretrain(fine_batches, device, progress, limit, cache_path, seconds)`` (run by
     :meth:`prepare`). ``plateau_patience`` > 0 adds ReduceLROnPlateau (factor 0.1,
     that patience) stepped by :meth:`end_epoch` with the epoch's validation loss.
     """
@@ -75,10 +75,12 @@ class SupervisedTrainer:
         return int(getattr(self.loss, "min_size", 1))
 
     def prepare(self, fine_batches: Callable[[], Iterator[torch.Tensor]], progress,
-                limit: Optional[int] = None, cache_path: Optional[str] = None) -> None:
-        """Run the loss's pretraining (if any, at most ``limit`` batches) on fine patches (N, bands, H, W)."""
+                limit: Optional[int] = None, cache_path: Optional[str] = None,
+                seconds: Optional[float] = None) -> None:
+        """Run the loss's pretraining (if any; at most ``limit`` batches and ``seconds``) on fine
+        patches (N, bands, H, W)."""
         if hasattr(self.loss, "pretrain"):
-            self.loss.pretrain(fine_batches, self.device, progress, limit, cache_path)
+            self.loss.pretrain(fine_batches, self.device, progress, limit, cache_path, seconds)
 
     def state_dict(self) -> Dict:
         """Model, optimiser, scheduler, GradScaler and loss state (tensors on their device, plain values)."""

@@ -23,7 +23,7 @@ def test_parameter_count_by_hand():
     out = 9 * width * bands + bands
     net = sttfn.STTFN(bands)
     one = multiscale + extraction + fuse + blocks + out
-    assert sum(p.numel() for p in net.parameters()) == 2 * one == 603_194  # forward and backward nets
+    assert sum(p.numel() for p in net.parameters()) == 2 * one == 603_394  # forward and backward nets
 
 
 def test_prediction_is_fine_reference_plus_predicted_change_on_any_size():
@@ -41,9 +41,11 @@ def test_receptive_radius_is_exact():
     net = sttfn.STTFN(1, width=8).eval()
     x = [torch.randn(1, 1, 41, 41, requires_grad=True) for _ in range(3)]
     net(*x)[0, 0, 20, 20].backward()
-    rows, cols = torch.nonzero(x[0].grad[0, 0], as_tuple=True)
+    rows, cols = torch.nonzero(x[1].grad[0, 0], as_tuple=True)  # the coarse change: through the 7 x 7 branch
     assert int(rows.max()) - 20 == 20 - int(rows.min()) == sttfn.receptive_radius() == 12
     assert 20 - int(cols.min()) == 12
+    rows, _ = torch.nonzero(x[0].grad[0, 0], as_tuple=True)  # the fine reference: through a 3 x 3 conv
+    assert 20 - int(rows.min()) == 10
 
 
 def test_registry_entry_matches_the_module():
