@@ -33,6 +33,7 @@ class TrainModel(LstFusionAlgorithm):
     HYPERPARAMETERS = "HYPERPARAMETERS"
     RESUME = "RESUME"
     INITIAL_MODEL = "INITIAL_MODEL"
+    TIME_BUDGET = "TIME_BUDGET"
     OUTPUT = "OUTPUT"
     VALIDATION_RMSE = "VALIDATION_RMSE"
     BEST_EPOCH = "BEST_EPOCH"
@@ -125,6 +126,9 @@ class TrainModel(LstFusionAlgorithm):
         self.addParameter(advanced(QgsProcessingParameterBoolean(
             self.RESUME, self.tr("Resume from the checkpoint beside the model file (<model>.pt.resume)"),
             False)))
+        self.addParameter(advanced(QgsProcessingParameterNumber(
+            self.TIME_BUDGET, self.tr("Time budget (minutes; 0 = none): stop after the batch that spends it"),
+            QgsProcessingParameterNumber.Double, 0.0, minValue=0.0)))
         self.addParameter(QgsProcessingParameterFile(
             self.INITIAL_MODEL, self.tr("Initial model to fine-tune (.pt; empty = random initialisation)"),
             extension="pt", optional=True))
@@ -155,7 +159,8 @@ class TrainModel(LstFusionAlgorithm):
             max_invalid=self.parameterAsDouble(parameters, self.MAX_INVALID, context),
             hyperparameters=hyper,
             resume=self.parameterAsBool(parameters, self.RESUME, context),
-            initial_model=self.parameterAsFile(parameters, self.INITIAL_MODEL, context) or "")
+            initial_model=self.parameterAsFile(parameters, self.INITIAL_MODEL, context) or "",
+            max_seconds=60.0 * self.parameterAsDouble(parameters, self.TIME_BUDGET, context))
         output = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
         pairs = self.parameterAsFile(parameters, self.PAIRS, context)
         summary = train_model(pairs, output, config, progress)
