@@ -1,7 +1,17 @@
-"""Parameters shared by the deep-learning algorithms (train, fuse)."""
+"""Parameters shared by the deep-learning algorithms (train, fuse), and the shipped model files."""
+import os
+
 from qgis.core import QgsProcessingParameterEnum
 
 from ..models.deep.device import DEVICES
+
+SHIPPED_FOLDER = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources", "models")
+
+
+def shipped_model(name: str) -> str:
+    """Path of the model file shipped for architecture ``name`` (``resources/models/<name>_default.pt``)."""
+    return os.path.join(SHIPPED_FOLDER, f"{name}_default.pt")
+
 
 DEVICE_OPTIONS = ["auto (CUDA GPU when available, else CPU)", "cpu", "cuda"]
 

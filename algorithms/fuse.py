@@ -9,12 +9,11 @@ from ..models.deep.predict import fuse_paths
 from ..common.raster_io import read_units
 from ..models.deep.architectures import get_spec, model_names
 from .base import LstFusionAlgorithm
-from .deep_common import device_name, device_parameter
+from .deep_common import SHIPPED_FOLDER, device_name, device_parameter, shipped_model
 from .layer_names import dated_name, name_loaded_layer
 
-SHIPPED_MODEL = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources", "models",
-                             "edcstfn_default.pt")
-"""The EDCSTFN trained by scripts/train_shipped_model.py (Kelvin, one band)."""
+SHIPPED_MODEL = shipped_model("edcstfn")
+"""The default model file: the EDCSTFN trained by scripts/train_shipped_model.py (Kelvin, one band)."""
 
 
 class FuseDeep(LstFusionAlgorithm):
@@ -38,9 +37,10 @@ class FuseDeep(LstFusionAlgorithm):
     GROUP_ID = "deep"
     HELP = ("Predicts the fine (Landsat-like) LST of the target date from a reference pair (fine and "
             "coarse image of one date) and the coarse image of the target date, with a model file "
-            "written by 'Train deep fusion model' (lstfusion:train). The default model file is the "
-            "small EDCSTFN shipped with the plugin (Kelvin; trained on synthetic scenes: train your "
-            "own for real work).\n\n"
+            "written by 'Train deep fusion model' (lstfusion:train). The plugin ships one model file per "
+            "model in its resources/models folder (edcstfn_default.pt, the default, sttfn_default.pt, "
+            "mlffgan_default.pt; Kelvin; trained for minutes on simulated scenes, see the .md beside "
+            "each): fine-tune one on your own dates with lstfusion:train (INITIAL_MODEL) for real work.\n\n"
             "All rasters must be on the fine grid (align the coarse ones with lstfusion:aligntofine) "
             "and in the model's units: a Kelvin/Celsius mismatch is an error. A second reference pair "
             "(FINE_REF2, COARSE_REF2, e.g. after the target date) is used when the model supports it ("
@@ -82,10 +82,11 @@ class FuseDeep(LstFusionAlgorithm):
             if parameters.get(name):
                 optional[name] = self.raster_source(parameters, name, context)
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        if os.path.abspath(model_file) == os.path.abspath(SHIPPED_MODEL):
-            feedback.pushInfo(self.tr("Using the EDCSTFN shipped with the plugin, trained on synthetic "
-                                      "scenes (Kelvin, coarse pixel of 10 fine pixels): for real work "
-                                      "train a model on your own series with lstfusion:train."))
+        if os.path.dirname(os.path.abspath(model_file)) == os.path.abspath(SHIPPED_FOLDER):
+            feedback.pushInfo(self.tr(f"Using {os.path.basename(model_file)} shipped with the plugin, trained "
+                                      "on simulated scenes (Kelvin, MODIS-like coarse pixels on a 30 m grid): "
+                                      "for real work fine-tune it on your own series with lstfusion:train "
+                                      "(INITIAL_MODEL)."))
         result = fuse_paths(
             model_file,
             self.raster_source(parameters, self.FINE_REF, context),

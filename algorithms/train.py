@@ -32,6 +32,8 @@ class TrainModel(LstFusionAlgorithm):
     MIXED_PRECISION = "MIXED_PRECISION"
     HYPERPARAMETERS = "HYPERPARAMETERS"
     RESUME = "RESUME"
+    INITIAL_MODEL = "INITIAL_MODEL"
+    TIME_BUDGET = "TIME_BUDGET"
     OUTPUT = "OUTPUT"
     VALIDATION_RMSE = "VALIDATION_RMSE"
     BEST_EPOCH = "BEST_EPOCH"
@@ -62,6 +64,19 @@ class TrainModel(LstFusionAlgorithm):
             "ends and kept when you cancel or the run fails. RESUME continues such a run from its next "
             "epoch: the same pairs table, model and options are required (only the epochs, patience, "
             "device and mixed precision may change); without a checkpoint training starts afresh.\n\n"
+            "INITIAL_MODEL (optional): a model file to start from instead of random weights "
+            "(fine-tuning), e.g. the shipped one of the chosen model (resources/models/<model>_default.pt "
+            "in the plugin folder) or one of your own. It must be of the chosen MODEL, with the series' "
+            "band count and units; its hyperparameters and normalisation are kept. With two or three "
+            "Landsat dates, fine-tune a shipped model (with 'simulate coarse images' when you have a "
+            "single date) rather than training from scratch.\n\n"
+            "Models as published: EDCSTFN (Adam with weight decay 1e-6, learning rate divided by 10 after "
+            "5 epochs without improvement, two pairs fused in feature space, feature loss from a small "
+            "pretrained autoencoder, cached for reuse on the same data); MLFF-GAN (coarse inputs degraded "
+            "by 1/16 and bicubic back; 'adain' hyperparameter 'local' = tiling-safe windows (default) or "
+            "'global' = the published whole-patch statistics, recorded in the model file); STTFN-R is our "
+            "reconstruction of STTFN (no public code): forward and backward networks and a per-pixel "
+            "spatio-temporal consistency weighting as in the paper, layer sizes ours.\n\n"
             "DEVICE auto uses a CUDA GPU when PyTorch sees one (with mixed precision). Training at the "
             "survey's size is a GPU job; on a CPU use few epochs or a small area.")
 
@@ -111,6 +126,12 @@ class TrainModel(LstFusionAlgorithm):
         self.add_advanced(QgsProcessingParameterBoolean(
             self.RESUME, self.tr("Resume from the checkpoint beside the model file (<model>.pt.resume)"),
             False))
+        self.add_advanced(QgsProcessingParameterNumber(
+            self.TIME_BUDGET, self.tr("Time budget (minutes; 0 = none): stop after the batch that spends it"),
+            QgsProcessingParameterNumber.Type.Double, 0.0, minValue=0.0))
+        self.addParameter(QgsProcessingParameterFile(
+            self.INITIAL_MODEL, self.tr("Initial model to fine-tune (.pt; empty = random initialisation)"),
+            extension="pt", optional=True))
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT, self.tr("Model file"), fileFilter="Model files (*.pt)"))
         self.addOutput(QgsProcessingOutputNumber(self.VALIDATION_RMSE, self.tr("Validation RMSE")))
@@ -137,7 +158,9 @@ class TrainModel(LstFusionAlgorithm):
             synthetic_targets=self.parameterAsInt(parameters, self.SYNTHETIC_TARGETS, context),
             max_invalid=self.parameterAsDouble(parameters, self.MAX_INVALID, context),
             hyperparameters=hyper,
-            resume=self.parameterAsBool(parameters, self.RESUME, context))
+            resume=self.parameterAsBool(parameters, self.RESUME, context),
+            initial_model=self.parameterAsFile(parameters, self.INITIAL_MODEL, context) or "",
+            max_seconds=60.0 * self.parameterAsDouble(parameters, self.TIME_BUDGET, context))
         output = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
         pairs = self.parameterAsFile(parameters, self.PAIRS, context)
         summary = train_model(pairs, output, config, progress)

@@ -94,8 +94,10 @@ def deep_method(name: str, label: Optional[str] = None) -> MethodSpec:
 register(MethodSpec("starfm", "STARFM (one pair)", "classical", 1, "classical.starfm"))
 register(MethodSpec("estarfm", "ESTARFM (two pairs)", "classical", 2, "classical.estarfm",
                     defaults={"bias_correction": False}))
+# ubESTARFM's similarity threshold in the authors' R code (yuyi13/ubESTARFM) is one standard
+# deviation, i.e. 2 sigma / n_classes with 2 classes (ESTARFM's default is 4).
 register(MethodSpec("ubestarfm", "ESTARFM with local bias correction (ubESTARFM)", "classical", 2,
-                    "classical.estarfm", defaults={"bias_correction": True}))
+                    "classical.estarfm", defaults={"bias_correction": True, "num_classes": 2.0}))
 register(MethodSpec("model", "Deep model (MODEL_FILE)", "model", 1, "deep.predict"))
 for _name in model_names():
     register(deep_method(_name))

@@ -65,9 +65,14 @@ class FusionMethod:
         from ..models.deep.model_file import load_model
         return load_model(self.model_file).spec
 
+    def method_settings(self) -> Dict:
+        """The settings ``predict_plan`` gets: the registry's defaults overridden by ``settings``
+        (``ubestarfm``: the bias correction and the authors' 2-class threshold unless overridden)."""
+        return dict(self.spec.defaults, **self.settings)
+
     def predict(self, plan: DatePlan, out_path: str, progress: Progress) -> None:
         """Write the prediction of ``plan``'s date to ``out_path``."""
-        settings = dict(self.spec.defaults, **self.settings)
+        settings = self.method_settings()
         if self.spec.kind == "model":
             settings.update(model_file=self.model_file, device=self.device)
         self.spec.predictor().predict_plan(plan, out_path, settings, progress)

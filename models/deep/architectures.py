@@ -14,21 +14,26 @@ A model module provides:
 - for ``trainer='supervised'``: ``make_loss(bands, **hyper)`` returning a
   ``torch.nn.Module`` called as ``loss(pred, target, mask)`` (mask: (N, 1, H, W),
   1 where the target is valid); it may have a ``pretrain(fine_batches, device,
-  amp, progress)`` method run once before training (e.g. an autoencoder);
+  progress, limit, cache_path, seconds)`` method run once before training (e.g. an
+  autoencoder; at most ``limit`` batches and ``seconds``, reused from ``cache_path``);
 - for ``trainer='custom'`` (e.g. a GAN): ``make_trainer(model, bands, hyper, lr,
   device, amp)`` returning an object with the interface of
   :class:`models.training.SupervisedTrainer`: attributes ``amp`` (bool) and
-  ``min_patch`` (int), methods ``prepare(fine_batches, progress)``,
-  ``train_step(batch) -> float``, ``evaluate(batch) -> (loss, masked MSE)``,
+  ``min_patch`` (int), methods ``prepare(fine_batches, progress, limit,
+  cache_path, seconds)``, ``end_epoch(validation_loss)``, ``train_step(batch) -> float``,
+  ``evaluate(batch) -> (loss, masked MSE)``,
   ``state_dict() -> dict`` and ``load_state_dict(state)``; the state holds
   everything needed to resume training (the model's and any critic's weights,
   every optimiser's and the GradScaler's state, whatever ``prepare`` learned),
   as tensors and plain values only (it is saved in the resume checkpoint, read
   with ``weights_only=True``); only ``model``'s weights go into the model file
   (a discriminator is not saved there);
-- optionally ``combine_two(pred1, pred2, fine_ref1, coarse_ref1, fine_ref2,
-  coarse_ref2, coarse_target)`` combining the predictions made from two
-  reference pairs (all normalised (N, bands, H, W) tensors) into one.
+- for ``two_pair=True``: the network's ``forward_two(fine_ref, coarse_ref,
+  fine_ref2, coarse_ref2, coarse_target)`` predicting from a pair before and a
+  pair after the target (all normalised (N, bands, H, W) tensors), the model's
+  own way (EDCSTFN fuses features, STTFN weights two directional predictions);
+  with ``two_pair_training`` also ``forward_pairs(...)`` (same arguments)
+  returning the two one-pair predictions whose losses training averages.
 """
 import importlib
 from dataclasses import dataclass, field
@@ -41,13 +46,16 @@ class ModelSpec:
 
     ``pairs``: reference pairs the model needs at inference (1, or 2 when it
     always combines a pair before and one after the target). ``two_pair``: a
-    one-pair model can also use a second pair through its module's
-    ``combine_two``. ``halo``: receptive-field radius in fine pixels of the
-    network (and of ``combine_two``), used as the tile halo. ``size_multiple``:
-    the height and width given to the network must be multiples of this (1 for
-    fully convolutional nets without down-sampling). ``learning_rate``: the
-    published Adam rate. ``min_patch``: the smallest training patch its loss
-    accepts.
+    one-pair model can also use a second pair through its network's
+    ``forward_two``. ``two_pair_training``: it is trained on triplets (pair
+    before, target, pair after) with the mean of both pairs' losses.
+    ``halo``: receptive-field radius in fine pixels of the network with its
+    default hyperparameters, used as the tile halo (a network may state a larger
+    one in its ``halo`` attribute). ``size_multiple``: the height and width given
+    to the network must be multiples of this (1 for fully convolutional nets
+    without down-sampling). ``learning_rate``, ``weight_decay``: the published
+    Adam settings; ``plateau_patience`` > 0: ReduceLROnPlateau (factor 0.1) with
+    that patience, as published.
     """
 
     name: str
@@ -60,6 +68,9 @@ class ModelSpec:
     learning_rate: float = 1e-3
     trainer: str = "supervised"
     two_pair: bool = False
+    two_pair_training: bool = False
+    weight_decay: float = 0.0
+    plateau_patience: int = 0
     reference: str = ""
 
     def _module(self):
@@ -84,18 +95,17 @@ class ModelSpec:
         return self._module().make_loss(bands, **self.hyperparameters(hyper))
 
     def make_trainer(self, model, bands: int, hyper: Mapping, lr: float, device, amp: bool):
-        """The object that trains ``model`` (see :class:`models.training.SupervisedTrainer`)."""
+        """The object that trains ``model`` (see :class:`models.deep.trainer.SupervisedTrainer`)."""
         if self.trainer == "custom":
             return self._module().make_trainer(model, bands, self.hyperparameters(hyper), lr, device, amp)
         from .trainer import SupervisedTrainer
-        return SupervisedTrainer(model, self.make_loss(bands, **hyper), lr, device, amp)
+        return SupervisedTrainer(model, self.make_loss(bands, **hyper), lr, device, amp,
+                                 self.weight_decay, self.plateau_patience)
 
     @property
-    def combine_two(self):
-        """The module's function combining two one-pair predictions, or None."""
-        if not (self.two_pair or self.pairs == 2):
-            return None
-        return getattr(self._module(), "combine_two", None)
+    def takes_second_pair(self) -> bool:
+        """True when the network can predict from a pair before and a pair after the target."""
+        return self.two_pair or self.pairs == 2
 
 
 _REGISTRY: Dict[str, ModelSpec] = {}
@@ -131,23 +141,26 @@ register(ModelSpec(
     module="edcstfn",
     pairs=1,
     two_pair=True,
-    defaults={"feature_weight": 1.0, "ssim_weight": 0.8, "ssim_scales": 3, "ssim_window": 7,
-              "pretrain_batches": 200},
+    two_pair_training=True,
+    defaults={"feature_weight": 1.0, "ssim_weight": 0.8, "ssim_scales": 5, "pretrain_batches": 100},
     halo=5,
     size_multiple=1,
     learning_rate=1e-3,
+    weight_decay=1e-6,
+    plateau_patience=5,
     reference="Tan, Z., Di, L., Zhang, M., Guo, L., Gao, M. (2019). An enhanced deep convolutional "
               "model for spatiotemporal image fusion. Remote Sensing 11(24), 2898.",
 ))
 
 register(ModelSpec(
     name="sttfn",
-    display_name="STTFN (Yin et al. 2021)",
+    display_name="STTFN-R (our reconstruction after Yin et al. 2021; no public code)",
     module="sttfn",
     pairs=1,
     two_pair=True,
+    two_pair_training=True,
     defaults={"width": 64},
-    halo=28,
+    halo=12,
     size_multiple=1,
     learning_rate=1e-3,
     reference="Yin, Z., Wu, P., Foody, G. M., Wu, Y., Liu, Z., Du, Y., Ling, F. (2021). Spatiotemporal "
@@ -160,8 +173,8 @@ register(ModelSpec(
     display_name="MLFF-GAN (Song et al. 2022)",
     module="mlffgan",
     pairs=1,
-    defaults={"dropout": 0.5},
-    halo=176,
+    defaults={"dropout": 0.5, "adain": "local", "coarse_degradation": 16},
+    halo=224,
     size_multiple=16,
     learning_rate=2e-4,
     trainer="custom",

@@ -1,22 +1,38 @@
 """Training losses shared by the deep models: masked MSE, MS-SSIM, feature loss.
 
-All take (N, bands, H, W) tensors in normalised units. Pixels where the target
-is no-data (``mask`` 0) must not steer training: :func:`fill_invalid` replaces
-them in the target by the (detached) prediction, so they add no error to any
-term, and MSE is averaged over valid pixels only.
+All take (N, bands, H, W) tensors in normalised units (value - mean) / std of the
+training data. Pixels where the target is no-data (``mask`` 0) must not steer
+training: :func:`fill_invalid` replaces them in the target by the (detached)
+prediction, so they add no error to any term, and MSE is averaged over valid
+pixels only.
 
-MS-SSIM choice for the survey's 95 x 95 patches: the standard 5 scales with an
-11 x 11 window need at least 11 x 2^4 = 176 pixels, so we default to 3 scales
-with a 7 x 7 Gaussian window (sigma 1.5), which needs 7 x 2^2 = 28 pixels; the
-three scale weights are the first three standard ones (0.0448, 0.2856, 0.3001)
-renormalised to sum 1. Contrast-structure terms are clamped at 0 before the
-power (negative correlations would give NaN), as is common practice.
+MS-SSIM as published (Wang, Simoncelli, Bovik 2003) and as the EDCSTFN and MLFF-GAN
+training code use it: 5 scales with weights (0.0448, 0.2856, 0.3001, 0.2363, 0.1333),
+an 11 x 11 Gaussian window (sigma 1.5), 'valid' windows, 2 x 2 average pooling
+between scales, a FIXED dynamic range L (not the batch's range: :data:`DATA_RANGE`),
+and the product of the contrast-structure terms of the finer scales with the full
+SSIM (luminance x contrast-structure) only at the coarsest scale M:
+``MS-SSIM = SSIM_M^w_M * prod_{j<M} cs_j^w_j`` (each term a mean over the windows).
+As in the authors' training code each term is mapped from [-1, 1] to [0, 1] by
+``(v + 1) / 2`` before the power (``normalize=True`` there), so that negative
+correlations give no NaN and keep a gradient.
+
+Fallback for small patches (documented choice): 5 scales need patches of
+11 x 2^4 = 176 pixels. On a smaller patch the scales that fit are used (the
+largest M with 11 x 2^(M-1) <= side), their weights renormalised to sum 1; below
+11 pixels the window shrinks to the patch side (the authors' code does that too).
+:func:`ms_ssim_scales` says how many scales a patch side gets.
 """
 import torch
 import torch.nn.functional as F
 
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 """Scale weights of Wang et al. (2003), finest first."""
+WINDOW = 11
+SIGMA = 1.5
+DATA_RANGE = 4.0
+"""L in normalised units: 4 standard deviations of the training data, about the span of
+a scene's LST (mean +- 2 sd). Fixed, so that a loss value does not depend on the batch."""
 
 
 def fill_invalid(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -30,6 +46,12 @@ def masked_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> 
     return ((pred - target) ** 2 * weight).sum() / weight.sum().clamp_min(1.0)
 
 
+def masked_l1(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean absolute error over the valid pixels."""
+    weight = mask.expand_as(pred)
+    return ((pred - target).abs() * weight).sum() / weight.sum().clamp_min(1.0)
+
+
 def _gaussian_window(size: int, sigma: float, channels: int, like: torch.Tensor) -> torch.Tensor:
     x = torch.arange(size, dtype=like.dtype, device=like.device) - (size - 1) / 2
     g = torch.exp(-x ** 2 / (2 * sigma ** 2))
@@ -37,45 +59,51 @@ def _gaussian_window(size: int, sigma: float, channels: int, like: torch.Tensor)
     return (g[:, None] * g[None, :]).expand(channels, 1, size, size).contiguous()
 
 
-def ms_ssim_min_size(scales: int = 3, window: int = 7) -> int:
-    """Smallest patch side (pixels) that :func:`ms_ssim` accepts with these settings."""
-    return window * 2 ** (scales - 1)
+def ms_ssim_scales(side: int, scales: int = len(MS_SSIM_WEIGHTS), window: int = WINDOW) -> int:
+    """Scales :func:`ms_ssim` uses on a patch of ``side`` pixels (at least 1)."""
+    fit = 1
+    while fit < scales and window * 2 ** fit <= side:
+        fit += 1
+    return fit
 
 
-def ms_ssim(x: torch.Tensor, y: torch.Tensor, data_range: float = None, scales: int = 3,
-            window: int = 7, sigma: float = 1.5, k1: float = 0.01, k2: float = 0.03) -> torch.Tensor:
-    """Multi-scale SSIM of two (N, C, H, W) tensors, a scalar in [0, 1] for similar images.
+def ssim_terms(x: torch.Tensor, y: torch.Tensor, data_range: float = DATA_RANGE, window: int = WINDOW,
+               sigma: float = SIGMA, k1: float = 0.01, k2: float = 0.03):
+    """(SSIM, contrast-structure) means over the 'valid' windows of two (N, C, H, W) tensors."""
+    size = min(window, *x.shape[-2:])
+    size -= 1 - size % 2  # odd
+    kernel = _gaussian_window(size, sigma, x.shape[1], x)
+    groups = x.shape[1]
+    c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
+    mx, my = F.conv2d(x, kernel, groups=groups), F.conv2d(y, kernel, groups=groups)
+    sxx = F.conv2d(x * x, kernel, groups=groups) - mx * mx
+    syy = F.conv2d(y * y, kernel, groups=groups) - my * my
+    sxy = F.conv2d(x * y, kernel, groups=groups) - mx * my
+    cs_map = (2 * sxy + c2) / (sxx + syy + c2)
+    luminance = (2 * mx * my + c1) / (mx * mx + my * my + c1)
+    return (luminance * cs_map).mean(), cs_map.mean()
 
-    ``data_range`` defaults to the value range of ``y`` (detached). Windows are
-    'valid' (no padding); between scales images are halved by 2 x 2 average
-    pooling. Raises ValueError when H or W is below :func:`ms_ssim_min_size`.
+
+def ms_ssim(x: torch.Tensor, y: torch.Tensor, data_range: float = DATA_RANGE,
+            scales: int = len(MS_SSIM_WEIGHTS), window: int = WINDOW, normalize: bool = True) -> torch.Tensor:
+    """Multi-scale SSIM of two (N, C, H, W) tensors, a scalar (1 for identical images).
+
+    ``scales`` is the most scales used (fewer on small patches, see the module
+    docstring); ``normalize`` maps each term to (v + 1) / 2 as the authors' code does.
     """
-    if min(x.shape[-2:]) < ms_ssim_min_size(scales, window):
-        raise ValueError(f"MS-SSIM with {scales} scales and a {window} x {window} window needs "
-                         f"patches of at least {ms_ssim_min_size(scales, window)} pixels, "
-                         f"got {tuple(x.shape[-2:])}")
     if not 1 <= scales <= len(MS_SSIM_WEIGHTS):
         raise ValueError(f"scales must be 1-{len(MS_SSIM_WEIGHTS)}")
     x, y = x.float(), y.float()
-    if data_range is None:
-        data_range = (y.max() - y.min()).detach().clamp_min(1e-6)
-    c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
-    weights = torch.tensor(MS_SSIM_WEIGHTS[:scales], dtype=x.dtype, device=x.device)
+    used = ms_ssim_scales(min(x.shape[-2:]), scales, window)
+    weights = torch.tensor(MS_SSIM_WEIGHTS[:used], dtype=x.dtype, device=x.device)
     weights = weights / weights.sum()
-    kernel = _gaussian_window(window, sigma, x.shape[1], x)
-    groups = x.shape[1]
     result = torch.ones((), dtype=x.dtype, device=x.device)
-    for level in range(scales):
-        mx, my = F.conv2d(x, kernel, groups=groups), F.conv2d(y, kernel, groups=groups)
-        sxx = F.conv2d(x * x, kernel, groups=groups) - mx * mx
-        syy = F.conv2d(y * y, kernel, groups=groups) - my * my
-        sxy = F.conv2d(x * y, kernel, groups=groups) - mx * my
-        cs = ((2 * sxy + c2) / (sxx + syy + c2)).mean()
-        if level == scales - 1:
-            luminance = ((2 * mx * my + c1) / (mx * mx + my * my + c1)).mean()
-            result = result * (luminance * cs).clamp_min(1e-6) ** weights[level]
-        else:
-            result = result * cs.clamp_min(1e-6) ** weights[level]
+    for level in range(used):
+        ssim, cs = ssim_terms(x, y, data_range, window)
+        term = ssim if level == used - 1 else cs
+        term = (term + 1) / 2 if normalize else term.clamp_min(1e-6)
+        result = result * term ** weights[level]
+        if level < used - 1:
             x, y = F.avg_pool2d(x, 2), F.avg_pool2d(y, 2)
     return result
 

@@ -22,9 +22,22 @@ Critic: the 3-layer, 64-filter PatchGAN of pix2pix(HD) on the concatenation
 (prediction or truth, coarse_target), least-squares (LSGAN) losses. Generator loss:
 ``0.01 * GAN + L1 + (1 - MS-SSIM) + (1 - cosine similarity)``, Adam 2e-4.
 
+Coarse degradation, as published: the coarse inputs (coarse_ref, coarse_target)
+are shrunk by 1/16 (nearest sample, as the authors' ``interpolate`` default) and
+enlarged back by bicubic interpolation, in training and in prediction
+(hyperparameter ``coarse_degradation``, 16; 0 turns it off). It lives in the
+generator's ``forward``, so training, validation and prediction all see it; the
+tile halo grows by 48 pixels (bicubic support of 2 shrunk pixels plus the sampling
+offset inside a 16-pixel block), 224 in all.
+
+Hyperparameter ``adain``: ``"local"`` (default, tiling-safe, below) or
+``"global"`` (the published whole-patch statistics: each tile's statistics, so
+a prediction depends on the tiling, as in the authors' patch-wise prediction).
+The model file records which one a model was trained with (its hyperparameters).
+
 Choices where the published model cannot be kept, and why:
 
-* **AdaIN statistics are local.** The paper takes each channel's mean and standard
+* **AdaIN statistics are local** (default). The paper takes each channel's mean and standard
   deviation over the whole 256 x 256 training patch, so a prediction depends on
   the patch it was cut from and tiles would not agree with an untiled run. Here
   they are taken over a square window around each pixel: radius
@@ -53,16 +66,19 @@ import math
 from typing import Dict
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .box_filter import box_mean
-from .losses import fill_invalid, masked_mse, ms_ssim, ms_ssim_min_size
+from .losses import fill_invalid, masked_mse, ms_ssim
 from .trainer import autocast, load_scaler_state
 
 CHANNELS = (16, 32, 64, 128, 256)
 SIZE_MULTIPLE = 2 ** (len(CHANNELS) - 1)
 ADAIN_RADIUS = 32
-DEFAULTS = {"dropout": 0.5}
+DEFAULTS = {"dropout": 0.5, "adain": "local", "coarse_degradation": 16}
+ADAIN_MODES = ("local", "global")
+DEGRADATION_HALO = 48
 GAN_WEIGHT = 0.01
 
 
@@ -108,6 +124,24 @@ def local_adain(content, style, radius: int, eps: float = 1e-5):
         return (content - c_mean) * torch.sqrt((s_var + eps) / (c_var + eps)) + s_mean
 
 
+def global_adain(content, style, eps: float = 1e-5):
+    """``content`` re-normalised to each channel's mean and std of ``style`` over the whole patch (float32)."""
+    with torch.autocast(device_type=content.device.type, enabled=False):
+        content, style = content.float(), style.float()
+        c_mean, s_mean = content.mean((2, 3), keepdim=True), style.mean((2, 3), keepdim=True)
+        c_var = content.var((2, 3), unbiased=False, keepdim=True)
+        s_var = style.var((2, 3), unbiased=False, keepdim=True)
+        return (content - c_mean) * torch.sqrt((s_var + eps) / (c_var + eps)) + s_mean
+
+
+def degrade(coarse: torch.Tensor, factor: int) -> torch.Tensor:
+    """The published coarse degradation: shrink by 1/``factor`` (nearest), bicubic back to the size."""
+    if factor <= 1:
+        return coarse
+    small = F.interpolate(coarse, scale_factor=1.0 / factor, mode="nearest")
+    return F.interpolate(small, size=coarse.shape[-2:], mode="bicubic", align_corners=False)
+
+
 class Attention(nn.Module):
     """Blend of coarse-target and fine features by a map from the coarse change at one level."""
 
@@ -133,10 +167,17 @@ class Up(nn.Sequential):
 class MLFFGenerator(nn.Module):
     """MLFF-GAN generator: ``forward(fine_ref, coarse_ref, coarse_target) -> fine prediction``."""
 
-    def __init__(self, bands: int = 1, dropout: float = DEFAULTS["dropout"], adain_radius: int = ADAIN_RADIUS):
+    def __init__(self, bands: int = 1, dropout: float = DEFAULTS["dropout"], adain_radius: int = ADAIN_RADIUS,
+                 adain: str = DEFAULTS["adain"], coarse_degradation: int = DEFAULTS["coarse_degradation"]):
         super().__init__()
         if adain_radius < 1:
             raise ValueError("adain_radius must be >= 1 fine pixel")
+        if adain not in ADAIN_MODES:
+            raise ValueError(f"adain must be one of {', '.join(ADAIN_MODES)}, not '{adain}'")
+        if coarse_degradation < 0 or coarse_degradation > 1 and SIZE_MULTIPLE % coarse_degradation:
+            raise ValueError(f"coarse_degradation must be 0 or a divisor of {SIZE_MULTIPLE}")
+        self.adain = adain
+        self.coarse_degradation = int(coarse_degradation)
         self.adain_radii = [max(1, math.ceil(adain_radius / 2 ** level)) for level in range(len(CHANNELS))]
         self.coarse_encoder = Encoder(bands, dropout)
         self.fine_encoder = Encoder(bands, dropout)
@@ -145,15 +186,20 @@ class MLFFGenerator(nn.Module):
                                 for c_in, c_out in zip(CHANNELS[:0:-1], CHANNELS[-2::-1]))
         self.head = nn.Sequential(ResBlock(2 * CHANNELS[0], dropout), nn.Conv2d(2 * CHANNELS[0], CHANNELS[0], 1),
                                   ResBlock(CHANNELS[0], dropout), nn.Conv2d(CHANNELS[0], bands, 1))
-        self.halo = receptive_radius(adain_radius)
+        self.halo = receptive_radius(adain_radius) + (DEGRADATION_HALO if self.coarse_degradation > 1 else 0)
+
+    def _adain(self, fine, target, radius):
+        if self.adain == "global":
+            return global_adain(fine, target).to(target.dtype)
+        return local_adain(fine, target, radius).to(target.dtype)
 
     def forward(self, fine_ref, coarse_ref, coarse_target):
         if fine_ref.shape[-2] % SIZE_MULTIPLE or fine_ref.shape[-1] % SIZE_MULTIPLE:
             raise ValueError(f"MLFF-GAN needs sizes that are multiples of {SIZE_MULTIPLE}, got {tuple(fine_ref.shape[-2:])}")
-        target = self.coarse_encoder(coarse_target)
-        reference = self.coarse_encoder(coarse_ref)
+        target = self.coarse_encoder(degrade(coarse_target, self.coarse_degradation))
+        reference = self.coarse_encoder(degrade(coarse_ref, self.coarse_degradation))
         fine = self.fine_encoder(fine_ref)
-        fused = [att(t, r, local_adain(f, t, radius).to(t.dtype))
+        fused = [att(t, r, self._adain(f, t, radius))
                  for att, t, r, f, radius in zip(self.attention, target, reference, fine, self.adain_radii)]
         x = torch.cat((fused[-1], target[-1]), dim=1)
         for up, skip in zip(self.up, fused[-2::-1]):
@@ -242,13 +288,17 @@ class GanTrainer:
         self.optimizer = torch.optim.Adam(model.parameters(), lr=lr)
         self.critic_optimizer = torch.optim.Adam(self.critic.parameters(), lr=lr)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
+        self.cpu_precision = "float32"
         self.last_losses = {}
 
-    min_patch = max(ms_ssim_min_size(), 2 * SIZE_MULTIPLE)
-    """Smallest training patch side: the MS-SSIM window, and two steps of the deepest level."""
+    min_patch = 2 * SIZE_MULTIPLE
+    """Smallest training patch side: two steps of the deepest level."""
 
-    def prepare(self, fine_batches, progress) -> None:
+    def prepare(self, fine_batches, progress, limit=None, cache_path=None, seconds=None) -> None:
         """Nothing to pretrain."""
+
+    def end_epoch(self, loss: float) -> None:
+        """No learning-rate schedule (the published one is constant)."""
 
     def state_dict(self) -> Dict:
         """Generator and critic weights, both optimisers' and the GradScaler's state."""
@@ -265,7 +315,7 @@ class GanTrainer:
         load_scaler_state(self.scaler, state["scaler"])
 
     def _predict(self, batch):
-        with autocast(self.device, self.amp):
+        with autocast(self.device, self.amp, self.cpu_precision):
             return self.model(batch["fine_ref"], batch["coarse_ref"], batch["coarse_target"]).float()
 
     def train_step(self, batch) -> float:
@@ -277,14 +327,14 @@ class GanTrainer:
         truth = fill_invalid(prediction, batch["target"], batch["mask"])
 
         self.critic_optimizer.zero_grad(set_to_none=True)
-        with autocast(self.device, self.amp):
+        with autocast(self.device, self.amp, self.cpu_precision):
             d_loss = discriminator_loss(self.critic, prediction, truth, coarse_target).float()
         self.scaler.scale(d_loss).backward()
         self.scaler.step(self.critic_optimizer)
 
         self.optimizer.zero_grad(set_to_none=True)
         self.critic.requires_grad_(False)
-        with autocast(self.device, self.amp):
+        with autocast(self.device, self.amp, self.cpu_precision):
             adversarial = ((self.critic(prediction, coarse_target) - 1) ** 2).mean().float()
         self.critic.requires_grad_(True)
         content = content_loss(prediction, batch["target"], batch["mask"])
@@ -304,9 +354,10 @@ class GanTrainer:
                 float(masked_mse(prediction, batch["target"], batch["mask"])))
 
 
-def build(bands: int, dropout: float = DEFAULTS["dropout"]) -> MLFFGenerator:
+def build(bands: int, dropout: float = DEFAULTS["dropout"], adain: str = DEFAULTS["adain"],
+          coarse_degradation: int = DEFAULTS["coarse_degradation"]) -> MLFFGenerator:
     """The generator, the network that predicts (the critic only exists during training)."""
-    return MLFFGenerator(bands, dropout=dropout)
+    return MLFFGenerator(bands, dropout=dropout, adain=adain, coarse_degradation=coarse_degradation)
 
 
 def make_trainer(model, bands: int, hyper, lr: float, device, amp: bool) -> GanTrainer:

@@ -7,7 +7,8 @@ Content (every field checked on load)::
      "hyperparameters": {...},             # the architecture's, all of them
      "bands": 1, "units": "kelvin",        # or "celsius"
      "normalisation": {"mean": [K or °C per band], "std": [...]},
-     "state_dict": {name: tensor},         # the network's weights
+     "state_dict": {name: tensor},         # the network's weights (float32, or float16 to save
+                                           # space: upcast to float32 on loading)
      "training": {...},                    # dates, epochs, options (plain values)
      "validation": {...},                  # scores on the validation dates
      "plugin_version": "0.1.0", "created": "2026-01-01T00:00:00Z"}
@@ -211,6 +212,8 @@ def _from_dict(data: Dict, path: str, torch) -> ModelFile:
     state = _field(data, "state_dict", dict, path)
     if not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
         raise InputError(f"{path}: 'state_dict' must map parameter names to tensors.")
+    # weights may be stored as float16 or bfloat16 to keep files small: computing is float32
+    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
     model = ModelFile(architecture, hyper, bands, units, [float(v) for v in mean],
                       [float(v) for v in std], state,
                       _field(data, "training", dict, path), _field(data, "validation", dict, path),

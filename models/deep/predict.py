@@ -68,12 +68,16 @@ class Predictor:
         self.torch = require_torch()
         self.net = self.model.network(self.device)
         self.spec = self.model.spec
-        self.combine = self.spec.combine_two
+        self.halo = max(self.spec.halo, int(getattr(self.net, "halo", 0)))
         self.amp = bool(self.amp and self.device.type == "cuda")
 
     def _forward(self, fine, coarse, target):
         with self.torch.autocast(device_type=self.device.type, dtype=self.torch.float16, enabled=self.amp):
             return self.net(fine, coarse, target).float()
+
+    def _forward_two(self, f1, c1, f2, c2, target):
+        with self.torch.autocast(device_type=self.device.type, dtype=self.torch.float16, enabled=self.amp):
+            return self.net.forward_two(f1, c1, f2, c2, target).float()
 
     def _tensor(self, blocks: Sequence[np.ndarray], pad: Tuple[int, int]):
         stacked = self.torch.from_numpy(np.stack(blocks)).to(self.device)
@@ -96,8 +100,7 @@ class Predictor:
             else:
                 f1, c1, f2, c2, ct = tensors
                 p1, p2 = self._forward(f1, c1, ct), self._forward(f2, c2, ct)
-                both = self.combine(p1, p2, f1, c1, f2, c2, ct)
-                out = self.torch.stack([both, p1, p2])
+                out = self.torch.stack([self._forward_two(f1, c1, f2, c2, ct), p1, p2])
         out = out.cpu().numpy()[..., :rows, :cols]
         results = []
         for k, v in enumerate(valid):
@@ -132,7 +135,7 @@ def fuse_paths(model_path: str, fine_ref: str, coarse_ref: str, coarse_target: s
     if any(second.values()) and not all(second.values()):
         raise InputError("Give both FINE_REF2 and COARSE_REF2 for a second reference pair, or neither.")
     if all(second.values()):
-        if spec.combine_two is None:
+        if not spec.takes_second_pair:
             raise InputError(f"{spec.display_name} uses one reference pair; leave FINE_REF2 and COARSE_REF2 empty.")
         inputs.update(second)
     elif spec.pairs == 2:
@@ -147,7 +150,7 @@ def fuse_paths(model_path: str, fine_ref: str, coarse_ref: str, coarse_target: s
 
     m = spec.size_multiple
     tile = max(m, -(-int(tile_size) // m) * m)
-    halo = -(-spec.halo // m) * m
+    halo = -(-predictor.halo // m) * m
     batch = batch_tiles or (8 if torch_device.type == "cuda" else 1)
     rows, cols = grid.shape
     total = count_tiles(rows, cols, tile)

@@ -1,57 +1,51 @@
-"""STTFN (Yin et al. 2021, IEEE TGRS 59(2)): spatiotemporal temperature fusion network.
+"""STTFN-R: our reconstruction of STTFN (Yin et al. 2021, IEEE TGRS 59(2) 1808-1822).
 
-A multiscale residual CNN that predicts the fine-scale LST change between a
-reference date and the target date from the coarse change and the fine
-reference; the prediction is the fine reference plus that change. It is trained
-in both temporal directions (reference before and after the target), and with two
-reference pairs the two one-pair predictions are combined by a spatio-temporal
-consistency (STC) weighting. All tensors are (N, bands, H, W) on the fine grid,
-normalised by the training statistics; any H, W >= 1 works.
+No code of the paper is public, so this is NOT the authors' network: every layer
+size below is our choice. What follows the paper's description (and the one
+third-party description found, the MahmoudFakhry/STTFN-Model README):
 
-No official code exists. Choices the paper leaves open, and why:
+* a multiscale fusion CNN that learns the fine-scale LST from a reference pair
+  and the coarse image of the target date, with three parts named as in the paper:
+  a super-resolution net (here on the coarse change), an extraction net (here on
+  the fine reference) and an integration net producing the result;
+* TWO such networks of the same shape trained separately: a forward one (the
+  reference pair is BEFORE the target) and a backward one (reference AFTER);
+  training on a triplet (pair before, target, pair after) trains each on its own
+  prediction (the mean of the two losses: their gradients do not mix);
+* a spatio-temporal-consistency (STC) weighting computed per pixel: prediction k
+  gets weight ``1 / (|C_target - P_k| + eps)``, normalised to sum 1 (the closer a
+  prediction is to the coarse observation of the target date, the more it counts).
 
-* **Inputs and output.** The network sees ``(fine_ref, coarse_target - coarse_ref)``
-  and outputs the change; ``prediction = fine_ref + change``. The coarse change
-  is what the paper says the change is learned from, and a difference of two
-  coarse images aligned on the fine grid cancels their common inter-sensor bias.
-* **Multiscale block.** Three parallel convolutions of 3 x 3, 5 x 5 and 7 x 7
-  (32 filters each, ReLU) see the inputs at three scales; a 1 x 1 conv fuses
-  their 96 maps to ``width`` (64). Three scales are the usual reading of
-  "multiscale" in the CNN fusion papers STTFN builds on; 7 x 7 (about 200 m at
-  30 m) covers the sub-kilometre thermal structure.
-* **Residual body.** 4 residual blocks of two 3 x 3 convs of
-  ``width`` channels with ReLU, then a 3 x 3 conv to the bands. No batch
-  normalisation: it adds nothing for a regression this shallow and would tie
-  predictions to batch statistics. Replicate padding (no dark border frame).
-  About 0.31 M parameters for one band, the size of EDCSTFN (0.28 M): the survey
-  compares models of that scale. Receptive radius 3 + 2 blocks + 1 = 12 pixels.
-* **Loss and optimiser.** Mean squared error of the prediction (over valid
-  pixels), Adam at 1e-3 (the rate EDCSTFN uses, which suits a net this shallow).
-* **Both directions.** Each training triplet is also used reversed (the later
-  pair as reference, the earlier date as target), as in the paper's
-  forward/backward training; the shared engine (``core/deep_train.py``) builds
-  both directions for every model, so nothing here is STTFN-specific.
-* **STC weighting.** With a pair before (a) and after (b) the target, prediction
-  k is weighted by ``1 / (|box(P_k) - box(C_target)| + eps)``, normalised to sum
-  1, where ``box`` is the mean over a (2 :data:`STC_RADIUS` + 1)^2 window: how
-  far the prediction, seen at the coarse scale, is from the coarse observation of
-  the target date, locally. The radius is 16 fine pixels (a 33 x 33 window, about
-  one MODIS pixel at 30 m); ``eps`` 0.01 normalised units (a few hundredths of a
-  kelvin) keeps the weights finite where a prediction matches exactly. Where both
-  agree equally the result is their mean. The tile halo is the network's
-  receptive radius plus this window's radius (28 pixels).
+Our choices (not in the paper, or not specific there):
+
+* **Inputs and output.** Each network sees ``(fine_ref, coarse_target - coarse_ref)``
+  and outputs the change; ``prediction = fine_ref + change``: the coarse change
+  is what the change is learned from, and a difference of two coarse images
+  cancels their common inter-sensor bias.
+* **Super-resolution net**: three parallel convolutions (3 x 3, 5 x 5, 7 x 7; 16
+  filters each, ReLU) of the coarse change (the "multiscale" part); **extraction
+  net**: a 3 x 3 conv of the fine reference to 16 maps (ReLU); **integration
+  net**: a 1 x 1 conv of the 64 maps to ``width`` (64), 4 residual blocks of two
+  3 x 3 convs, a 3 x 3 conv to the bands. No batch normalisation; replicate
+  padding. Receptive radius 3 + 8 + 1 = 12 pixels (the tile halo).
+* **One pair only** (a target not bracketed, or one-pair training samples when
+  fewer than three training dates exist): the direction is not known to the
+  tool, so the prediction is the mean of the forward and backward networks'.
+* **Loss and optimiser.** MSE over valid pixels, Adam at 1e-3.
+* ``eps`` of the STC weights: 0.01 normalised units (a few hundredths of a kelvin).
+
+Tensors are (N, bands, H, W) on the fine grid, normalised by the training
+statistics; any H, W >= 1 works.
 """
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .box_filter import box_mean
 from .losses import masked_mse
 
 DEFAULTS = {"width": 64}
 BLOCKS = 4
-BRANCH = 32
-STC_RADIUS = 16
+BRANCH = 16
 SCALES = (3, 5, 7)
 STC_EPS = 0.01
 
@@ -72,26 +66,50 @@ class ResidualBlock(nn.Module):
         return F.relu(x + self.conv2(F.relu(self.conv1(x))))
 
 
-class STTFN(nn.Module):
-    """``forward(fine_ref, coarse_ref, coarse_target) -> fine_ref + predicted fine change``."""
+class DirectionalNet(nn.Module):
+    """One direction's CNN: super-resolution, extraction and integration nets -> fine change."""
 
-    def __init__(self, bands: int = 1, width: int = DEFAULTS["width"], blocks: int = BLOCKS,
-                 branch: int = BRANCH):
+    def __init__(self, bands: int, width: int, blocks: int = BLOCKS, branch: int = BRANCH):
         super().__init__()
-        self.branches = nn.ModuleList(_conv(2 * bands, branch, k) for k in SCALES)
-        self.fuse = nn.Conv2d(branch * len(SCALES), width, 1)
-        self.body = nn.Sequential(*(ResidualBlock(width) for _ in range(blocks)))
-        self.out = _conv(width, bands, 3)
-        self.halo = receptive_radius(blocks) + STC_RADIUS
+        self.super_resolution = nn.ModuleList(_conv(bands, branch, k) for k in SCALES)
+        self.extraction = _conv(bands, branch, 3)
+        self.integration = nn.Sequential(
+            nn.Conv2d(branch * (len(SCALES) + 1), width, 1), nn.ReLU(),
+            *(ResidualBlock(width) for _ in range(blocks)), _conv(width, bands, 3))
+
+    def forward(self, fine_ref, coarse_ref, coarse_target):
+        """Predicted fine change from the reference date to the target date, (N, bands, H, W)."""
+        change = coarse_target - coarse_ref
+        maps = [F.relu(conv(change)) for conv in self.super_resolution] + [F.relu(self.extraction(fine_ref))]
+        return self.integration(torch.cat(maps, dim=1))
+
+
+class STTFN(nn.Module):
+    """Forward and backward networks; ``forward`` (one pair) averages them, ``forward_two`` weights them by STC."""
+
+    def __init__(self, bands: int = 1, width: int = DEFAULTS["width"], blocks: int = BLOCKS):
+        super().__init__()
+        self.forward_net = DirectionalNet(bands, width, blocks)
+        self.backward_net = DirectionalNet(bands, width, blocks)
+        self.halo = receptive_radius(blocks)
 
     def change(self, fine_ref, coarse_ref, coarse_target):
-        """Predicted fine change from the reference date to the target date, (N, bands, H, W)."""
-        x = torch.cat((fine_ref, coarse_target - coarse_ref), dim=1)
-        x = torch.cat([F.relu(branch(x)) for branch in self.branches], dim=1)
-        return self.out(self.body(F.relu(self.fuse(x))))
+        """Fine change predicted from one pair of unknown direction: the mean of both networks'."""
+        return 0.5 * (self.forward_net(fine_ref, coarse_ref, coarse_target)
+                      + self.backward_net(fine_ref, coarse_ref, coarse_target))
 
     def forward(self, fine_ref, coarse_ref, coarse_target):
         return fine_ref + self.change(fine_ref, coarse_ref, coarse_target)
+
+    def forward_pairs(self, fine_ref, coarse_ref, fine_ref2, coarse_ref2, coarse_target):
+        """(forward network's prediction from the pair before, backward network's from the pair after)."""
+        return (fine_ref + self.forward_net(fine_ref, coarse_ref, coarse_target),
+                fine_ref2 + self.backward_net(fine_ref2, coarse_ref2, coarse_target))
+
+    def forward_two(self, fine_ref, coarse_ref, fine_ref2, coarse_ref2, coarse_target):
+        """STC-weighted combination of the forward and backward predictions."""
+        return stc_combine(*self.forward_pairs(fine_ref, coarse_ref, fine_ref2, coarse_ref2, coarse_target),
+                           coarse_target)
 
 
 def receptive_radius(blocks: int = BLOCKS) -> int:
@@ -99,36 +117,25 @@ def receptive_radius(blocks: int = BLOCKS) -> int:
     return max(SCALES) // 2 + 2 * blocks + 1
 
 
-def stc_combine(prediction_a, prediction_b, coarse_target, radius: int = STC_RADIUS,
-                eps: float = STC_EPS):
-    """Spatio-temporal consistency weighting of two predictions of the target date, (N, bands, H, W).
-
-    Each prediction's weight is the inverse of its local disagreement with the coarse
-    target at the coarse scale (box means of radius ``radius`` pixels), plus ``eps``.
-    """
-    target = box_mean(coarse_target, radius)
-    w_a = 1.0 / ((box_mean(prediction_a, radius) - target).abs() + eps)
-    w_b = 1.0 / ((box_mean(prediction_b, radius) - target).abs() + eps)
+def stc_combine(prediction_a, prediction_b, coarse_target, eps: float = STC_EPS):
+    """Per-pixel STC weighting of two predictions of the target date, (N, bands, H, W)."""
+    w_a = 1.0 / ((prediction_a - coarse_target).abs() + eps)
+    w_b = 1.0 / ((prediction_b - coarse_target).abs() + eps)
     return (w_a * prediction_a + w_b * prediction_b) / (w_a + w_b)
 
 
 class MSELoss(nn.Module):
-    """Mean squared error over the valid pixels, the paper's training loss."""
+    """Mean squared error over the valid pixels."""
 
     def forward(self, prediction, target, mask):
         return masked_mse(prediction, target, mask)
 
 
 def build(bands: int, width: int = DEFAULTS["width"]) -> STTFN:
-    """The STTFN network for ``bands`` bands."""
+    """The STTFN-R network for ``bands`` bands."""
     return STTFN(bands, width)
 
 
 def make_loss(bands: int, width: int = DEFAULTS["width"]) -> MSELoss:
     """The training loss (masked MSE)."""
     return MSELoss()
-
-
-def combine_two(pred1, pred2, fine_ref1, coarse_ref1, fine_ref2, coarse_ref2, coarse_target):
-    """The registry's two-pair combination: :func:`stc_combine` of the two predictions."""
-    return stc_combine(pred1, pred2, coarse_target)

@@ -19,6 +19,8 @@ model; the log and the model file say so.
 """
 import copy
 import dataclasses
+import hashlib
+import json
 import math
 import os
 import time
@@ -48,7 +50,14 @@ class TrainConfig:
     ``coarse_factor``: coarse pixel size in fine pixels, used only with
     ``simulate_coarse`` (33 for MODIS 1 km over Landsat 30 m). ``resume``:
     continue from the resume checkpoint beside the output file, when there is
-    one (:mod:`.train_checkpoint`).
+    one (:mod:`.train_checkpoint`). ``initial_model``: a model file whose weights,
+    hyperparameters and normalisation training starts from (fine-tuning); empty
+    = random initialisation. ``cache_dir``: where pretrained loss parts (EDCSTFN's
+    feature autoencoder) are kept for reuse on the same data; None = the user's
+    cache folder (:func:`default_cache_dir`), "" = no cache. ``pretrain_share``:
+    the loss's pretraining runs at most this share of the training batches
+    (epochs x batches per epoch) and, with a time budget, of ``max_seconds``. ``max_seconds`` > 0: a time budget; when it is
+    spent, the current epoch ends after its batch, is validated, and training stops.
     """
 
     model: str = "edcstfn"
@@ -68,16 +77,32 @@ class TrainConfig:
     max_invalid: float = 0.1
     hyperparameters: Dict = field(default_factory=dict)
     resume: bool = False
+    initial_model: str = ""
+    cache_dir: Optional[str] = None
+    pretrain_share: float = 0.1
+    max_seconds: float = 0.0
 
 
 @dataclass
 class Sample:
-    """Keys of the images of one training/validation triplet in the image store."""
+    """Keys of the images of one training/validation sample in the image store.
+
+    A two-pair sample (models with ``two_pair_training``) also names the pair
+    after the target (``fine_ref2``, ``coarse_ref2``); ``fine_ref`` is then the pair before.
+    """
 
     fine_ref: str
     coarse_ref: str
     coarse_target: str
     target: str
+    fine_ref2: Optional[str] = None
+    coarse_ref2: Optional[str] = None
+
+    @property
+    def keys(self) -> List[str]:
+        """The image keys the sample reads."""
+        return [k for k in (self.fine_ref, self.coarse_ref, self.fine_ref2, self.coarse_ref2,
+                            self.coarse_target, self.target) if k]
 
 
 def choose_validation_dates(dates: List, fraction: float) -> List:
@@ -128,16 +153,32 @@ class TrainingData:
         out = []
         for i, s in enumerate(samples):
             valid = np.ones(self.images[s.target].shape[1:], bool)
-            for key in (s.fine_ref, s.coarse_ref, s.coarse_target, s.target):
+            for key in s.keys:
                 valid &= np.isfinite(self.images[key]).all(axis=0)
             out += [(i, r, c) for r, c in patch_positions(valid, self.config.patch, stride,
                                                           self.config.max_invalid)]
         return out
 
+    def batches(self, samples: List[Sample], positions, batch_size: int, rng=None) -> List[List]:
+        """``positions`` cut into batches of one kind (one-pair or two-pair samples), shuffled with ``rng``."""
+        out = []
+        for two in (False, True):
+            kind = [q for q in positions if (samples[q[0]].fine_ref2 is not None) == two]
+            if rng is not None:
+                kind = [kind[i] for i in rng.permutation(len(kind))]
+            out += [kind[i:i + batch_size] for i in range(0, len(kind), batch_size)]
+        if rng is not None:
+            out = [out[i] for i in rng.permutation(len(out))]
+        return out
+
     def batch(self, samples: List[Sample], positions, torch, device) -> Dict:
-        """Tensors fine_ref, coarse_ref, coarse_target, target (N, bands, p, p) and mask (N, 1, p, p)."""
+        """Tensors fine_ref, coarse_ref, coarse_target, target (N, bands, p, p) and mask (N, 1, p, p),
+        plus fine_ref2, coarse_ref2 for a batch of two-pair samples."""
         p = self.config.patch
-        arrays = {k: [] for k in ("fine_ref", "coarse_ref", "coarse_target", "target")}
+        names = ["fine_ref", "coarse_ref", "coarse_target", "target"]
+        if samples[positions[0][0]].fine_ref2 is not None:
+            names += ["fine_ref2", "coarse_ref2"]
+        arrays = {k: [] for k in names}
         for i, r, c in positions:
             s = samples[i]
             for key in arrays:
@@ -184,8 +225,61 @@ def _load_series(pairs_path: str, config: TrainConfig, progress: Progress):
     return usable, next(iter(counts.values())), unit
 
 
-def prepare_data(pairs_path: str, config: TrainConfig, progress: Progress):
-    """Load the series, build train/validation samples, normalise; returns (data, mean, std, info)."""
+def default_cache_dir() -> str:
+    """``$XDG_CACHE_HOME/lst_fusion_plugin`` (``~/.cache/lst_fusion_plugin`` by default)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "lst_fusion_plugin")
+
+
+def pretrain_cache_path(config: TrainConfig, architecture: str, hyper: Dict, data: "TrainingData") -> Optional[str]:
+    """Cache file of a loss's pretrained part: a hash of the training targets, patches and settings."""
+    folder = default_cache_dir() if config.cache_dir is None else config.cache_dir
+    if not folder:
+        return None
+    digest = hashlib.sha256(json.dumps([architecture, hyper, config.patch, config.stride, config.seed,
+                                        config.batch_size, config.max_invalid, config.epochs,
+                                        config.pretrain_share], sort_keys=True).encode())
+    for key in sorted({s.target for s in data.train}):
+        digest.update(np.ascontiguousarray(data.images[key]).tobytes())
+    return os.path.join(folder, f"{architecture}_loss_{digest.hexdigest()[:24]}.pt")
+
+
+def load_initial_model(path: str, architecture: str, hyper: Dict, overrides: Dict):
+    """The model file to fine-tune, checked against the model being trained; InputError saying what differs.
+
+    Its hyperparameters are kept, updated with ``overrides`` (the ones given for
+    training); the weights must fit the resulting network exactly.
+    """
+    from .model_file import load_model
+    model = load_model(path)
+    if model.architecture != architecture:
+        raise InputError(f"The initial model {path} is a {model.spec.display_name} model, but "
+                         f"{get_spec(architecture).display_name} is being trained: choose the same MODEL "
+                         "or another initial model.")
+    different = {k: (model.hyperparameters.get(k), v) for k, v in overrides.items()
+                 if model.hyperparameters.get(k) != hyper[k]}
+    net = get_spec(architecture).build(model.bands, **dict(model.hyperparameters, **overrides))
+    try:
+        net.load_state_dict(model.state_dict, strict=True)
+    except RuntimeError as err:
+        raise InputError(f"The initial model {path} does not fit the hyperparameters "
+                         f"{json.dumps(different)} given for training (its layers differ): "
+                         f"{str(err).splitlines()[0]}") from err
+    return model
+
+
+def prepare_data(pairs_path: str, config: TrainConfig, progress: Progress, two_pair: bool = False,
+                 normalisation: Optional[Tuple[List[float], List[float]]] = None):
+    """Load the series, build train/validation samples, normalise; returns (data, mean, std, info).
+
+    One-pair samples: every couple of consecutive training dates, both directions.
+    With ``two_pair`` (and at least three training dates) the training samples are
+    instead the triplets of consecutive training dates (pair before, target, pair
+    after), as the two-pair models were published; validation dates between two
+    training dates are then scored with both pairs. ``normalisation`` (mean, std
+    per band) replaces the statistics of the training images (fine-tuning keeps
+    the initial model's).
+    """
     pairs, bands, units = _load_series(pairs_path, config, progress)
     dates = [p.date for p in pairs]
     val_dates = set(choose_validation_dates(dates, config.validation_fraction))
@@ -199,19 +293,28 @@ def prepare_data(pairs_path: str, config: TrainConfig, progress: Progress):
                              else read_block(p.coarse, bands, None))
         progress.step(k + 1, len(pairs))
 
-    def triplets(ds) -> List[Sample]:
+    def couples(ds) -> List[Sample]:
         out = []
         for a, b in zip(ds[:-1], ds[1:]):
             out += [Sample(f"F{a}", f"C{a}", f"C{b}", f"F{b}"), Sample(f"F{b}", f"C{b}", f"C{a}", f"F{a}")]
         return out
 
-    train = triplets(train_dates)
+    def triplet(a, t, b) -> Sample:
+        return Sample(f"F{a}", f"C{a}", f"C{t}", f"F{t}", f"F{b}", f"C{b}")
+
+    two_pair = two_pair and len(train_dates) >= 3
+    if two_pair:
+        train = [triplet(a, t, b) for a, t, b in zip(train_dates, train_dates[1:], train_dates[2:])]
+    else:
+        train = couples(train_dates)
     val = []
     for d in sorted(val_dates):
         i = dates.index(d)
-        for ref in (dates[i - 1], dates[i + 1]):
-            if ref not in val_dates:
-                val.append(Sample(f"F{ref}", f"C{ref}", f"C{d}", f"F{d}"))
+        refs = [ref for ref in (dates[i - 1], dates[i + 1]) if ref not in val_dates]
+        if two_pair and len(refs) == 2:
+            val.append(triplet(refs[0], d, refs[1]))
+        else:
+            val += [Sample(f"F{ref}", f"C{ref}", f"C{d}", f"F{d}") for ref in refs]
     if config.simulate_coarse:
         rng = np.random.default_rng(config.seed)
         for d in train_dates:
@@ -231,7 +334,7 @@ def prepare_data(pairs_path: str, config: TrainConfig, progress: Progress):
                          f"({len(val_dates)} kept for validation): at least two are needed. Add fine "
                          "dates, lower the validation fraction, or turn on 'simulate coarse images "
                          "from the fine ones'.")
-    used = {k for s in train for k in (s.fine_ref, s.coarse_ref, s.coarse_target, s.target)}
+    used = {k for s in train for k in s.keys}
     values = [raw[k].reshape(bands, -1) for k in sorted(used)]
     mean, std = [], []
     for b in range(bands):
@@ -244,13 +347,17 @@ def prepare_data(pairs_path: str, config: TrainConfig, progress: Progress):
         m = total / count
         mean.append(m)
         std.append(max(math.sqrt(max(total2 / count - m * m, 0.0)), 1e-3))
+    if normalisation is not None:
+        if len(normalisation[0]) != bands:
+            raise InputError(f"The initial model has {len(normalisation[0])} band(s); the series has {bands}.")
+        mean, std = [float(v) for v in normalisation[0]], [float(v) for v in normalisation[1]]
     norm_mean = np.asarray(mean, np.float32)[:, None, None]
     norm_std = np.asarray(std, np.float32)[:, None, None]
     images = {k: ((v - norm_mean) / norm_std).astype(np.float32) for k, v in raw.items()}
     data = TrainingData(images, train, val, config)
     info = {"dates": [str(d) for d in dates], "train_dates": [str(d) for d in train_dates],
             "validation_dates": [str(d) for d in sorted(val_dates)], "bands": bands, "units": units,
-            "train_samples": len(train), "validation_samples": len(val),
+            "train_samples": len(train), "validation_samples": len(val), "two_pair_samples": two_pair,
             "train_patches": len(data.train_patches), "validation_patches": len(data.val_patches)}
     return data, mean, std, info
 
@@ -279,6 +386,10 @@ def train_model(pairs_path: str, out_path: str, config: TrainConfig,
         hyper = spec.hyperparameters(config.hyperparameters)
     except ValueError as err:
         raise InputError(str(err)) from err
+    initial = None
+    if config.initial_model:
+        initial = load_initial_model(config.initial_model, spec.name, hyper, config.hyperparameters)
+        hyper = spec.hyperparameters(dict(initial.hyperparameters, **config.hyperparameters))
     if config.patch < 1 or config.stride < 1 or config.batch_size < 1 or config.epochs < 1:
         raise InputError("Patch size, stride, batch size and epochs must be positive.")
     patch = -(-config.patch // spec.size_multiple) * spec.size_multiple
@@ -303,7 +414,12 @@ def train_model(pairs_path: str, out_path: str, config: TrainConfig,
         torch.backends.cudnn.deterministic = True
         torch.backends.cudnn.benchmark = False
 
-    data, mean, std, info = prepare_data(pairs_path, config, progress.sub(0, 5))
+    data, mean, std, info = prepare_data(pairs_path, config, progress.sub(0, 5), spec.two_pair_training,
+                                         (initial.mean, initial.std) if initial else None)
+    if initial is not None and initial.units != info["units"]:
+        raise InputError(f"The initial model {config.initial_model} works in {initial.units.capitalize()} but "
+                         f"the series is in {info['units'].capitalize()}: convert the series "
+                         "(K = °C + 273.15) or start from another model.")
     mean, std = [float(v) for v in mean], [float(v) for v in std]
     expected.update(dates=info["dates"], normalisation={"mean": mean, "std": std})
     if checkpoint is not None:
@@ -313,7 +429,12 @@ def train_model(pairs_path: str, out_path: str, config: TrainConfig,
                          f"{100 * config.max_invalid:.0f} % no-data: the images are too small or too "
                          "empty. Lower the patch size or raise the allowed no-data share.")
     bands = info["bands"]
-    net = spec.build(bands, **hyper).to(device)
+    net = spec.build(bands, **hyper)
+    if initial is not None:
+        net.load_state_dict(initial.state_dict, strict=True)
+        progress.info(f"Fine-tuning from {config.initial_model} ({initial.describe()}); its normalisation "
+                      "and hyperparameters are kept.")
+    net = net.to(device)
     lr = config.learning_rate or spec.learning_rate
     trainer = spec.make_trainer(net, bands, hyper, lr, device, config.amp)
     if config.patch < trainer.min_patch:
@@ -332,18 +453,23 @@ def train_model(pairs_path: str, out_path: str, config: TrainConfig,
                       "model file has no validation score.")
 
     batch_size = config.batch_size
-    n_batches = -(-len(data.train_patches) // batch_size)
+    n_batches = len(data.batches(data.train, data.train_patches, batch_size))
+
+    pretrain_rng = np.random.default_rng([config.seed, 1])  # own stream: a cached pretraining changes nothing
 
     def fine_batches():
-        order = np_rng.permutation(len(data.train_patches))
-        for start in range(0, len(order), batch_size):
-            positions = [data.train_patches[i] for i in order[start:start + batch_size]]
+        for positions in data.batches(data.train, data.train_patches, batch_size, pretrain_rng):
             yield data.batch(data.train, positions, torch, device)["target"]
 
     best = {"loss": math.inf, "state": None, "epoch": 0, "rmse": None}
     history, bad_epochs, cancelled, start, seconds_before = [], 0, False, time.time(), 0.0
+    pretrain_seconds = 0.0
     if checkpoint is None:
-        trainer.prepare(fine_batches, progress.sub(5, 10))
+        limit = max(1, int(math.ceil(config.pretrain_share * config.epochs * n_batches)))
+        trainer.prepare(fine_batches, progress.sub(5, 10), limit,
+                        pretrain_cache_path(config, spec.name, hyper, data),
+                        config.pretrain_share * config.max_seconds if config.max_seconds > 0 else None)
+        pretrain_seconds = time.time() - start
     else:
         trainer.load_state_dict(checkpoint["trainer"])
         train_checkpoint.restore_rng(checkpoint["rng"], np_rng, device, torch)
@@ -361,10 +487,8 @@ def train_model(pairs_path: str, out_path: str, config: TrainConfig,
     last_log = 0.0
     try:
         for epoch in range(first_epoch, last_epoch + 1):
-            order = np_rng.permutation(len(data.train_patches))
             losses = []
-            for b in range(n_batches):
-                positions = [data.train_patches[i] for i in order[b * batch_size:(b + 1) * batch_size]]
+            for b, positions in enumerate(data.batches(data.train, data.train_patches, batch_size, np_rng)):
                 losses.append(trainer.train_step(data.batch(data.train, positions, torch, device)))
                 done = (epoch - 1) * n_batches + b + 1
                 now = time.time()
@@ -375,13 +499,17 @@ def train_model(pairs_path: str, out_path: str, config: TrainConfig,
                              f"ETA at most {_duration(eta)}")
                     last_log = now
                 fit.step(done, total_batches)
-            record = {"epoch": epoch, "train_loss": float(np.mean(losses))}
+                if config.max_seconds > 0 and seconds_before + now - start >= config.max_seconds:
+                    break
+            out_of_time = config.max_seconds > 0 and seconds_before + time.time() - start >= config.max_seconds
+            record = {"epoch": epoch, "train_loss": float(np.mean(losses)), "batches": len(losses)}
             if data.val_patches:
                 val_loss, val_rmse = _validate(trainer, data, torch, device, batch_size, std)
                 record.update(validation_loss=val_loss, validation_rmse=val_rmse)
                 improved = val_loss < best["loss"]
             else:
                 val_loss, val_rmse, improved = None, None, True
+            trainer.end_epoch(val_loss if val_loss is not None else record["train_loss"])
             history.append(record)
             if improved:
                 best.update(loss=val_loss if val_loss is not None else math.inf, epoch=epoch,
@@ -398,6 +526,10 @@ def train_model(pairs_path: str, out_path: str, config: TrainConfig,
                      + (" (best)" if improved and val_loss is not None else ""))
             if data.val_patches and bad_epochs >= config.patience:
                 fit.info(f"Early stop: no improvement for {config.patience} epoch(s); keeping epoch {best['epoch']}.")
+                break
+            if out_of_time:
+                fit.info(f"Time budget of {_duration(config.max_seconds)} spent after {len(losses)} batch(es) of "
+                         f"epoch {epoch}; keeping epoch {best['epoch']}.")
                 break
     except Cancelled:
         if best["state"] is None:
@@ -416,6 +548,8 @@ def train_model(pairs_path: str, out_path: str, config: TrainConfig,
                                 "synthetic_targets": config.synthetic_targets if config.simulate_coarse else 0,
                                 "max_invalid": config.max_invalid, "cancelled": cancelled,
                                 "resumed_after_epoch": first_epoch - 1,
+                                "initial_model": os.path.basename(config.initial_model) or None,
+                                "pretrain_seconds": round(pretrain_seconds, 1),
                                 "seconds": round(seconds_before + time.time() - start, 1),
                                 "history": history},
                       validation=({"loss": best["loss"], "rmse": best["rmse"],
@@ -431,8 +565,7 @@ def train_model(pairs_path: str, out_path: str, config: TrainConfig,
 def _validate(trainer, data: TrainingData, torch, device, batch_size: int, std: List[float]):
     """(mean loss, RMSE in the data's units) over the validation patches."""
     losses, sq, count = [], 0.0, 0
-    for start in range(0, len(data.val_patches), batch_size):
-        positions = data.val_patches[start:start + batch_size]
+    for positions in data.batches(data.val, data.val_patches, batch_size):
         batch = data.batch(data.val, positions, torch, device)
         loss, mse = trainer.evaluate(batch)
         n = float(batch["mask"].sum())

@@ -3,7 +3,11 @@
 A batch is a dict of tensors on the training device: ``fine_ref``,
 ``coarse_ref``, ``coarse_target``, ``target`` (N, bands, H, W), normalised,
 no-data already filled, and ``mask`` (N, 1, H, W), 1 where every input and the
-target are valid. Custom trainers (e.g. for GANs) offer the same methods, and may
+target are valid. A two-pair training batch (models with ``two_pair_training``)
+also holds ``fine_ref2`` and ``coarse_ref2``, the pair after the target: the
+training loss is then the mean of the losses of the two one-pair predictions
+(``model.forward_pairs``), and validation scores the two-pair prediction
+(``model.forward_two``). Custom trainers (e.g. for GANs) offer the same methods, and may
 name the losses of their latest step in ``last_losses`` ({name: value}) for the
 progress log.
 
@@ -13,17 +17,19 @@ model's weights, the optimiser's and the GradScaler's state and the loss's
 state (e.g. EDCSTFN's pretrained autoencoder), so :meth:`prepare` is not run
 again on resume.
 """
-from typing import Callable, Dict, Iterator, Tuple
+from typing import Callable, Dict, Iterator, Optional, Tuple
 
 import torch
 
 from .losses import masked_mse
 
 
-def autocast(device: torch.device, amp: bool):
-    """Mixed-precision context (float16 autocast) on CUDA when ``amp``; a no-op elsewhere."""
-    return torch.autocast(device_type=device.type, dtype=torch.float16,
-                          enabled=bool(amp and device.type == "cuda"))
+def autocast(device: torch.device, amp: bool, cpu_precision: str = "float32"):
+    """Mixed precision: float16 autocast on CUDA when ``amp``; bfloat16 autocast on the CPU when
+    ``cpu_precision`` is 'bfloat16'; a no-op otherwise."""
+    if device.type == "cuda":
+        return torch.autocast(device_type="cuda", dtype=torch.float16, enabled=bool(amp))
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=cpu_precision == "bfloat16")
 
 
 def load_scaler_state(scaler: "torch.amp.GradScaler", state: Dict) -> None:
@@ -37,35 +43,50 @@ def load_scaler_state(scaler: "torch.amp.GradScaler", state: Dict) -> None:
 
 
 class SupervisedTrainer:
-    """Trains ``model`` with Adam at ``lr`` on ``loss(pred, target, mask)``.
+    """Trains ``model`` with Adam at ``lr`` (and ``weight_decay``) on ``loss(pred, target, mask)``.
 
     ``loss`` may offer ``min_size`` (smallest patch side it accepts) and
-    ``pretrain(fine_batches, device, amp, progress)`` (run by :meth:`prepare`).
+    ``pretrain(fine_batches, device, progress, limit, cache_path, seconds)`` (run by
+    :meth:`prepare`). ``plateau_patience`` > 0 adds ReduceLROnPlateau (factor 0.1,
+    that patience) stepped by :meth:`end_epoch` with the epoch's validation loss.
     """
 
     def __init__(self, model: torch.nn.Module, loss: torch.nn.Module, lr: float,
-                 device: torch.device, amp: bool):
+                 device: torch.device, amp: bool, weight_decay: float = 0.0, plateau_patience: int = 0):
         self.model = model
         self.loss = loss.to(device)
         self.device = device
         self.amp = bool(amp and device.type == "cuda")
-        self.optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
+        self.cpu_precision = "float32"
+        self.scheduler = (torch.optim.lr_scheduler.ReduceLROnPlateau(self.optimizer, factor=0.1,
+                                                                     patience=plateau_patience)
+                          if plateau_patience > 0 else None)
+
+    def end_epoch(self, loss: float) -> None:
+        """Step the learning-rate schedule (if any) with the epoch's validation (or training) loss."""
+        if self.scheduler is not None:
+            self.scheduler.step(loss)
 
     @property
     def min_patch(self) -> int:
         """Smallest training patch side (pixels) the loss accepts."""
         return int(getattr(self.loss, "min_size", 1))
 
-    def prepare(self, fine_batches: Callable[[], Iterator[torch.Tensor]], progress) -> None:
-        """Run the loss's pretraining (if any) on batches of fine patches (N, bands, H, W)."""
+    def prepare(self, fine_batches: Callable[[], Iterator[torch.Tensor]], progress,
+                limit: Optional[int] = None, cache_path: Optional[str] = None,
+                seconds: Optional[float] = None) -> None:
+        """Run the loss's pretraining (if any; at most ``limit`` batches and ``seconds``) on fine
+        patches (N, bands, H, W)."""
         if hasattr(self.loss, "pretrain"):
-            self.loss.pretrain(fine_batches, self.device, self.amp, progress)
+            self.loss.pretrain(fine_batches, self.device, progress, limit, cache_path, seconds)
 
     def state_dict(self) -> Dict:
-        """Model, optimiser, GradScaler and loss state (tensors on their device, plain values)."""
+        """Model, optimiser, scheduler, GradScaler and loss state (tensors on their device, plain values)."""
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "scaler": self.scaler.state_dict(), "loss": self.loss.state_dict()}
+                "scaler": self.scaler.state_dict(), "loss": self.loss.state_dict(),
+                "scheduler": self.scheduler.state_dict() if self.scheduler is not None else {}}
 
     def load_state_dict(self, state: Dict) -> None:
         """Restore what :meth:`state_dict` gave (strictly: every weight must fit)."""
@@ -73,12 +94,24 @@ class SupervisedTrainer:
         self.loss.load_state_dict(state["loss"])
         self.optimizer.load_state_dict(state["optimizer"])
         load_scaler_state(self.scaler, state["scaler"])
+        if self.scheduler is not None and state.get("scheduler"):
+            self.scheduler.load_state_dict(state["scheduler"])
 
     def _forward(self, batch) -> Tuple[torch.Tensor, torch.Tensor]:
-        with autocast(self.device, self.amp):
-            pred = self.model(batch["fine_ref"], batch["coarse_ref"], batch["coarse_target"])
-        pred = pred.float()
-        return pred, self.loss(pred, batch["target"], batch["mask"])
+        """(prediction, loss); a two-pair batch averages the two pairs' losses when training."""
+        two = "fine_ref2" in batch
+        with autocast(self.device, self.amp, self.cpu_precision):
+            if two and self.model.training:
+                preds = self.model.forward_pairs(batch["fine_ref"], batch["coarse_ref"], batch["fine_ref2"],
+                                                 batch["coarse_ref2"], batch["coarse_target"])
+            elif two:
+                preds = [self.model.forward_two(batch["fine_ref"], batch["coarse_ref"], batch["fine_ref2"],
+                                                batch["coarse_ref2"], batch["coarse_target"])]
+            else:
+                preds = [self.model(batch["fine_ref"], batch["coarse_ref"], batch["coarse_target"])]
+        preds = [p.float() for p in preds]
+        loss = sum(self.loss(p, batch["target"], batch["mask"]) for p in preds) / len(preds)
+        return preds[0], loss
 
     def train_step(self, batch) -> float:
         """One optimisation step; returns the batch's loss."""

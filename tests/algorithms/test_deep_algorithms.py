@@ -57,6 +57,46 @@ def test_fuse_with_the_shipped_model_by_default(processing, tmp_path):
     assert np.isfinite(prediction).all() and 250 < prediction.min() and prediction.max() < 350
 
 
+@pytest.mark.parametrize("name", ["edcstfn", "sttfn", "mlffgan"])
+def test_fuse_works_out_of_the_box_with_each_shipped_model(processing, tmp_path, name):
+    pytest.importorskip("torch")
+    from lst_fusion_plugin.algorithms.deep_common import shipped_model
+    from lst_fusion_plugin.models.deep.model_file import load_model
+    path = shipped_model(name)
+    assert os.path.getsize(path) < 25e6 and os.path.exists(path[:-3] + ".md")
+    assert load_model(path).architecture == name and load_model(path).units == "kelvin"
+    folder = tmp_path / "s"
+    write_series(str(folder), rows=48, cols=48, dates=3, factor=8)
+    d = sorted(name[5:15] for name in os.listdir(folder) if name.startswith("fine_"))
+    params = {"MODEL_FILE": path, "FINE_REF": str(folder / f"fine_{d[0]}.tif"),
+              "COARSE_REF": str(folder / f"coarse_{d[0]}.tif"), "COARSE_TARGET": str(folder / f"coarse_{d[1]}.tif"),
+              "DEVICE": 1, "OUTPUT": str(tmp_path / "o.tif")}
+    if name != "mlffgan":  # the two-pair models also take the pair after the target
+        params.update(FINE_REF2=str(folder / f"fine_{d[2]}.tif"), COARSE_REF2=str(folder / f"coarse_{d[2]}.tif"))
+    result = processing.run("lstfusion:fuse", params)
+    prediction = read_array(params["OUTPUT"])
+    assert result["VALID_FRACTION"] == pytest.approx(1.0)
+    assert np.isfinite(prediction).all() and 250 < prediction.min() and prediction.max() < 350
+
+
+def test_train_fine_tunes_a_shipped_model_and_refuses_another_architecture(processing, tmp_path):
+    pytest.importorskip("torch")
+    from lst_fusion_plugin.algorithms.deep_common import shipped_model
+    from lst_fusion_plugin.models.deep.model_file import load_model
+    folder = tmp_path / "series"
+    table = write_series(str(folder), rows=48, cols=48, dates=4)
+    model = str(tmp_path / "tuned.pt")
+    tiny = {"EPOCHS": 1, "BATCH_SIZE": 4, "PATCH_SIZE": 32, "STRIDE": 16, "DEVICE": 1}
+    processing.run("lstfusion:train", {"PAIRS": table, "MODEL": 1, "INITIAL_MODEL": shipped_model("sttfn"),
+                                       "OUTPUT": model, **tiny})
+    tuned, shipped = load_model(model), load_model(shipped_model("sttfn"))
+    assert tuned.training["initial_model"] == "sttfn_default.pt"
+    assert (tuned.mean, tuned.std, tuned.hyperparameters) == (shipped.mean, shipped.std, shipped.hyperparameters)
+    with pytest.raises(QgsProcessingException, match="is a STTFN-R .* model, but EDCSTFN"):
+        processing.run("lstfusion:train", {"PAIRS": table, "MODEL": 0, "INITIAL_MODEL": shipped_model("sttfn"),
+                                           "OUTPUT": str(tmp_path / "x.pt"), **tiny})
+
+
 def test_fuse_errors_become_processing_exceptions(processing, tmp_path):
     pytest.importorskip("torch")
     from lst_fusion_plugin.common.grid import Grid

@@ -22,7 +22,7 @@ def test_table_holds_every_method_with_what_it_needs():
     assert method_names() == ["starfm", "estarfm", "ubestarfm", "model", "edcstfn", "sttfn", "mlffgan", "naive"]
     assert [get_method(n).pairs for n in ("naive", "starfm", "estarfm", "ubestarfm")] == [1, 1, 2, 2]
     assert [n for n in method_names() if get_method(n).trainable] == ["edcstfn", "sttfn", "mlffgan"]
-    assert get_method("ubestarfm").defaults["bias_correction"] is True
+    assert get_method("ubestarfm").defaults == {"bias_correction": True, "num_classes": 2.0}
     assert get_method("estarfm").defaults["bias_correction"] is False
     with pytest.raises(ValueError, match="known methods: starfm"):
         get_method("fsdaf")

@@ -14,7 +14,7 @@ from qgis.core import QgsProcessingException
 
 from lst_fusion_plugin.common.raster_io import read_array, read_grid, read_units, write_array
 from lst_fusion_plugin.models.deep.architectures import get_spec, model_names
-from lst_fusion_plugin.workflows.methods import CLASSICAL
+from lst_fusion_plugin.models.registry import method_names
 from synthetic_series import write_series
 
 K0 = 273.15
@@ -111,7 +111,7 @@ def test_fuseseries_in_celsius_writes_celsius(processing, series, tmp_path):
 def test_experiment_in_celsius_trains_in_celsius_and_scores_like_kelvin(processing, series, tmp_path):
     pytest.importorskip("torch")
     from lst_fusion_plugin.models.deep.model_file import load_model
-    names = list(CLASSICAL) + model_names()  # the options of METHODS
+    names = method_names(("classical", "deep"))  # the options of METHODS
     per_date = {}
     for units in ("kelvin", "celsius"):
         result = processing.run("lstfusion:experiment", {

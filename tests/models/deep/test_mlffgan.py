@@ -73,10 +73,11 @@ def test_shapes_and_size_multiple():
 def test_registry_entry_matches_the_module():
     spec = get_spec("mlffgan")
     assert spec.size_multiple == mlffgan.SIZE_MULTIPLE == 16
-    assert spec.halo == mlffgan.receptive_radius() == mlffgan.MLFFGenerator(1).halo == 176
+    assert mlffgan.receptive_radius() == mlffgan.MLFFGenerator(1, coarse_degradation=0).halo == 176
+    assert spec.halo == 176 + mlffgan.DEGRADATION_HALO == mlffgan.MLFFGenerator(1).halo == 224
     assert spec.halo % spec.size_multiple == 0
     assert spec.learning_rate == 2e-4 and spec.trainer == "custom"
-    assert spec.combine_two is None
+    assert not spec.takes_second_pair
 
 
 def test_local_adain_matches_windowed_statistics():
@@ -105,15 +106,20 @@ def test_box_mean_equals_clipped_average_pooling(radius):
 
 def test_receptive_field_is_within_the_halo_and_the_halo_is_tight(monkeypatch):
     monkeypatch.setattr(mlffgan, "box_mean", pooled_box_mean)  # exact zeros outside the support
-    net = mlffgan.MLFFGenerator(1).eval()
-    inputs = [torch.randn(1, 1, 448, 32, requires_grad=True) for _ in range(3)]
-    net(*inputs)[..., 224:240, :].sum().backward()
-    reach = []
-    for x in inputs:
-        rows = torch.nonzero(x.grad[0, 0].abs().sum(1))
-        reach += [224 - int(rows.min()), int(rows.max()) - 239]
-    assert max(reach) <= net.halo
-    assert max(reach) == net.halo  # the bound is attained: no wasted halo
+
+    def reach(net):
+        inputs = [torch.randn(1, 1, 576, 32, requires_grad=True) for _ in range(3)]
+        net(*inputs)[..., 288:304, :].sum().backward()
+        out = []
+        for x in inputs:
+            rows = torch.nonzero(x.grad[0, 0].abs().sum(1))
+            out += [288 - int(rows.min()), int(rows.max()) - 303]
+        return max(out)
+
+    local = mlffgan.MLFFGenerator(1, coarse_degradation=0).eval()
+    assert reach(local) == local.halo == 176  # the bound is attained: no wasted halo
+    degraded = mlffgan.MLFFGenerator(1).eval()  # the published coarse degradation reaches further
+    assert 176 < reach(degraded) <= degraded.halo
 
 
 def random_rasters(tmp_path, shape, seed=0):
@@ -153,7 +159,7 @@ def test_tiled_prediction_equals_untiled(tmp_path):
 def test_a_halo_short_of_the_receptive_field_changes_the_result():
     """Cutting the input 176 px past a block leaves it exact; 32 px does not (random weights fade fast)."""
     torch.manual_seed(0)
-    net = mlffgan.MLFFGenerator(1).eval()
+    net = mlffgan.MLFFGenerator(1, coarse_degradation=0).eval()
     x = [torch.randn(1, 1, 384, 32) for _ in range(3)]
     with torch.no_grad():
         whole = net(*x)[..., :192, :]
