@@ -1,0 +1,208 @@
+"""Calibrated per-pixel uncertainty and cloud-aware prediction of one date, for fuseseries and fuse.
+
+For a planned date, :func:`predict_date` fills the coarse target's gaps from
+the coarse series (``cloud_fill``, when ``fill_days`` > 0), predicts with the
+method, and writes the raw spread (the method's own, see
+``models.classical.spread``, combined with the fill spread as
+``sqrt(raw^2 + fill^2)``) and the quality codes.
+
+Calibration (split conformal, ``evaluation.conformal``): :func:`calibrate_series`
+predicts dates whose fine image is known, each without its own fine image (as
+``experiment`` holds out its test dates), and scores |fine - prediction| /
+spread over a sample of pixels, grouped by quality code. The interval written
+is ``prediction +- q x spread``: it covers the truth with the stated
+probability on dates exchangeable with the calibration dates.
+"""
+import dataclasses
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from typing import List, Optional, Sequence
+
+import numpy as np
+
+from ..common.errors import InputError
+from ..common.pairs import DatePlan, PairRow
+from ..common.progress import Progress, ensure
+from ..common.raster_io import RasterWriter, open_raster, read_array, read_band, read_grid, remove_quietly
+from ..evaluation.conformal import Calibration, calibrate, scores_of
+from .cloud_fill import NOT_PREDICTED, OBSERVED, fill_coarse_target, write_quality
+from .fuse_series import plan_series
+from .methods import FusionMethod
+
+CALIBRATION_FILE = "calibration.json"
+LAYER_KEY = "LST_FUSION_LAYER"
+
+
+@dataclass
+class UncertaintySettings:
+    """What to add to each prediction.
+
+    ``level``: central interval level (0.5-0.99); ``fill_days``: temporal fill
+    limit in days (0: no cloud filling); ``calibration_dates``: at most this many
+    fine dates are predicted for calibration; ``pixels_per_date``: scores kept per
+    calibration date (a fixed random sample); ``seed`` of that sample.
+    """
+
+    level: float = 0.9
+    fill_days: int = 0
+    calibration_dates: int = 8
+    pixels_per_date: int = 20000
+    seed: int = 0
+
+
+def sidecar_paths(prediction_path: str):
+    """(``<name>_uncertainty.tif``, ``<name>_quality.tif``) beside a prediction ``<name>.tif``."""
+    stem = os.path.splitext(prediction_path)[0]
+    return stem + "_uncertainty.tif", stem + "_quality.tif"
+
+
+def method_spread(method: FusionMethod, plan: DatePlan, coarse_target: str, out_path: str,
+                  progress: Optional[Progress] = None) -> str:
+    """Raw spread raster (K) of ``method``'s prediction for ``plan`` (classical methods)."""
+    from ..models.classical.spread import write_spread
+    refs = plan.references
+    if method.name == "starfm":
+        from ..models.classical.starfm import StarfmParams as Params
+    elif method.name in ("estarfm", "ubestarfm"):
+        from ..models.classical.estarfm import EstarfmParams as Params
+    else:
+        raise InputError("Uncertainty is available for STARFM, ESTARFM and ubESTARFM; deep models "
+                         "give no raw spread yet.")
+    params = Params(**method.settings)
+    paths = {}
+    for i, ref in enumerate(refs):
+        suffix = "" if i == 0 else str(i + 1)
+        paths[f"FINE_REF{suffix}"], paths[f"COARSE_REF{suffix}"] = ref.fine, ref.coarse
+    paths["COARSE_TARGET"] = coarse_target
+    return write_spread(paths, out_path, params.half_window, params.tile_size,
+                        (params.valid_min, params.valid_max), progress)
+
+
+def predict_date(method: FusionMethod, plan: DatePlan, pairs: Sequence[PairRow], out_path: str,
+                 spread_path: str, fill_days: int, progress: Optional[Progress] = None) -> np.ndarray:
+    """Predict ``plan`` into ``out_path`` and its combined raw spread (K) into ``spread_path``.
+
+    With ``fill_days`` > 0 the coarse target's gaps are filled first. Returns
+    the (rows, cols) uint8 quality codes (NOT_PREDICTED where the prediction is no-data).
+    """
+    progress = ensure(progress)
+    target = plan.target.coarse
+    work = tempfile.mkdtemp(prefix=".lstfusion_", dir=os.path.dirname(os.path.abspath(out_path)))
+    try:
+        fill_spread = None
+        if fill_days > 0:
+            filled = os.path.join(work, "coarse_target.tif")
+            series = [(p.date, p.coarse) for p in pairs if p.coarse]
+            quality, fill_spread = fill_coarse_target(target, plan.date, series, filled, fill_days,
+                                                      progress.sub(0, 10))
+            target = filled
+            plan = dataclasses.replace(plan, target=dataclasses.replace(plan.target, coarse=filled))
+        method.predict(plan, out_path, progress.sub(10, 80))
+        raw = os.path.join(work, "spread.tif")
+        method_spread(method, plan, target, raw, progress.sub(80, 100))
+        spread = read_array(raw).astype(np.float64)
+        if fill_spread is not None:
+            spread = np.hypot(spread, fill_spread)
+        else:
+            quality = np.full(spread.shape, OBSERVED, np.uint8)
+        predicted = np.isfinite(read_array(out_path))
+        quality[~predicted] = NOT_PREDICTED
+        spread[~predicted] = np.nan
+        with RasterWriter(spread_path, read_grid(out_path), metadata={LAYER_KEY: "raw spread (K)"}) as writer:
+            writer.write(spread)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return quality
+
+
+def calibrate_series(method: FusionMethod, pairs: Sequence[PairRow], settings: UncertaintySettings,
+                     dates: Optional[Sequence] = None, progress: Optional[Progress] = None) -> Calibration:
+    """Split-conformal calibration of ``method`` on fine dates of ``pairs``, each predicted without itself.
+
+    ``dates``: the calibration dates (default: up to ``settings.calibration_dates``
+    fine dates spread evenly over the series). InputError when no date can be
+    predicted or too few pixels are valid.
+    """
+    progress = ensure(progress)
+    chosen = list(dates) if dates else _spread_evenly(
+        [p.date for p in pairs if p.fine and p.coarse], settings.calibration_dates)
+    plans = [p for p in plan_series(pairs, method.pairs_needed(), chosen, method.falls_back_to_one_pair())
+             if not p.skipped]
+    if not plans:
+        raise InputError("No fine date of the series can be predicted from the other pairs, so the "
+                         "uncertainty cannot be calibrated: add reference pairs.")
+    by_date = {p.date: p for p in pairs}
+    rng = np.random.default_rng(settings.seed)
+    scores, groups, used = [], [], []
+    work = tempfile.mkdtemp(prefix=".lstfusion_calibration_")
+    try:
+        for i, plan in enumerate(plans):
+            sub = progress.sub(100.0 * i / len(plans), 100.0 * (i + 1) / len(plans))
+            progress.info(f"Calibration: predicting {plan.date} without its fine image.")
+            out, raw = os.path.join(work, "prediction.tif"), os.path.join(work, "spread.tif")
+            quality = predict_date(method, plan, pairs, out, raw, settings.fill_days, sub)
+            score = scores_of(read_array(out), read_array(by_date[plan.date].fine), read_array(raw)).ravel()
+            ok = np.flatnonzero(np.isfinite(score))
+            if ok.size > settings.pixels_per_date:
+                ok = np.sort(rng.choice(ok, settings.pixels_per_date, replace=False))
+            scores.append(score[ok])
+            groups.append(quality.ravel()[ok])
+            used.append(plan.date.isoformat())
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return calibrate(np.concatenate(scores), np.concatenate(groups), method=method.label, dates=used,
+                     details={"fill_days": settings.fill_days, "pixels_per_date": settings.pixels_per_date})
+
+
+def _spread_evenly(dates: Sequence, count: int) -> List:
+    """Up to ``count`` of the sorted ``dates``, evenly spaced, first and last included."""
+    dates = sorted(dates)
+    if len(dates) <= count:
+        return dates
+    index = np.unique(np.round(np.linspace(0, len(dates) - 1, count)).astype(int))
+    return [dates[i] for i in index]
+
+
+def write_half_width(spread_path: str, quality: Optional[np.ndarray], calibration: Calibration,
+                     level: float, out_path: str, rows_per_block: int = 256) -> str:
+    """Interval half-width raster (Float32, K): q(level, quality code) x raw spread, by row blocks."""
+    grid = read_grid(spread_path)
+    ds = open_raster(spread_path)
+    metadata = {LAYER_KEY: "uncertainty", "INTERVAL_LEVEL": f"{level:g}",
+                "MEANING": f"half-width (K) of the central {100 * level:g} % interval around the prediction",
+                "CALIBRATION_DATES": ",".join(calibration.dates)}
+    with RasterWriter(out_path, grid, metadata=metadata) as writer:
+        for row in range(0, grid.height, rows_per_block):
+            n = min(rows_per_block, grid.height - row)
+            spread = read_band(ds, 1, (row, 0, n, grid.width))
+            codes = None if quality is None else quality[row:row + n]
+            writer.write(calibration.half_width(spread, level, codes), row, 0)
+    return out_path
+
+
+class UncertainPredictor:
+    """A ``run_series`` predictor that also writes ``<name>_uncertainty.tif`` and ``<name>_quality.tif``.
+
+    The prediction itself is written last, so a date whose prediction exists is complete.
+    """
+
+    def __init__(self, method: FusionMethod, pairs: Sequence[PairRow], settings: UncertaintySettings,
+                 calibration: Optional[Calibration]):
+        self.method, self.pairs, self.settings, self.calibration = method, pairs, settings, calibration
+
+    def __call__(self, plan: DatePlan, out_path: str, progress: Progress) -> None:
+        uncertainty, quality_path = sidecar_paths(out_path)
+        stem = os.path.splitext(out_path)[0]
+        prediction, raw = stem + ".partial_prediction.tif", stem + ".partial_spread.tif"
+        try:
+            quality = predict_date(self.method, plan, self.pairs, prediction, raw, self.settings.fill_days,
+                                   progress)
+            write_quality(quality_path, quality, read_grid(prediction))
+            if self.calibration is not None:
+                write_half_width(raw, quality, self.calibration, self.settings.level, uncertainty)
+            os.replace(prediction, out_path)
+        finally:
+            remove_quietly(prediction)
+            remove_quietly(raw)
