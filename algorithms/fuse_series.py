@@ -1,12 +1,16 @@
 """lstfusion:fuseseries: fine LST for every date of a period, one GeoTIFF per date and a dated VRT."""
+import os
+
 from qgis.core import (QgsProcessingException, QgsProcessingOutputFile, QgsProcessingOutputNumber, QgsProcessingParameterBoolean,
                        QgsProcessingParameterEnum, QgsProcessingParameterFile,
                        QgsProcessingParameterFolderDestination, QgsProcessingParameterString)
 
-from ..workflows.fuse_series import parse_date_selection, plan_series, run_series
+from ..workflows.fuse_series import output_name, parse_date_selection, plan_series, run_series
+from ..workflows.uncertainty import UncertaintySettings, series_predictor
 from ..common.raster_io import read_units
 from ..common.pairs import read_pairs
 from ..workflows.methods import CLASSICAL, FusionMethod
+from . import uncertainty_common as uc
 from .deep_common import device_name, device_parameter
 from .base import LstFusionAlgorithm
 
@@ -26,6 +30,7 @@ class FuseSeries(LstFusionAlgorithm):
     PREDICTED = "PREDICTED"
     REUSED = "REUSED"
     SKIPPED = "SKIPPED"
+    CALIBRATION_FILE = "CALIBRATION_FILE"
 
     METHODS = list(CLASSICAL) + ["model"]
     METHOD_LABELS = ["STARFM (one pair)", "ESTARFM (two pairs)",
@@ -44,7 +49,14 @@ class FuseSeries(LstFusionAlgorithm):
             "it. Dates that cannot be predicted are skipped, and the log says why.\n\n"
             "Writes lst_YYYY-MM-DD.tif per date, series.csv (what was done for each date) and "
             "series.vrt, one band per date with the date as band description. Dates already written "
-            "are kept unless OVERWRITE is set, so a cancelled run resumes where it stopped.")
+            "are kept unless OVERWRITE is set, so a cancelled run resumes where it stopped.\n\n"
+            "Cloudy coarse days: with FILL_DAYS > 0, coarse pixels missing on a target date are "
+            "interpolated in time between the nearest clear days at most FILL_DAYS away, then filled "
+            "spatially, and the date is predicted; <name>_quality.tif says per pixel 0 not predicted, "
+            "1 observed coarse, 2 coarse filled in time, 3 coarse filled spatially.\n\n"
+            "With UNCERTAINTY (STARFM, ESTARFM, ubESTARFM) each date also gets <name>_uncertainty.tif "
+            "and <name>_quality.tif; the calibration is written to calibration.json in the output "
+            "folder (reusable by starfm and estarfm). " + uc.HELP)
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS's name)
         """Parameters: PAIRS, METHOD, MODEL_FILE, DATES, OVERWRITE, DEVICE -> OUTPUT_FOLDER, VRT, INDEX."""
@@ -59,9 +71,11 @@ class FuseSeries(LstFusionAlgorithm):
         self.addParameter(QgsProcessingParameterBoolean(
             self.OVERWRITE, self.tr("Recompute dates already written"), defaultValue=False))
         self.addParameter(device_parameter(self.DEVICE, self.tr))
+        uc.add_series_parameters(self)
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Output folder")))
         self.addOutput(QgsProcessingOutputFile(self.VRT, self.tr("Series VRT (one band per date)")))
         self.addOutput(QgsProcessingOutputFile(self.INDEX, self.tr("Series index (series.csv)")))
+        self.addOutput(QgsProcessingOutputFile(self.CALIBRATION_FILE, self.tr("Calibration of the uncertainty")))
         for name, label in ((self.PREDICTED, "Dates predicted"), (self.REUSED, "Dates kept from an earlier run"),
                             (self.SKIPPED, "Dates skipped")):
             self.addOutput(QgsProcessingOutputNumber(name, self.tr(label)))
@@ -78,12 +92,19 @@ class FuseSeries(LstFusionAlgorithm):
         targets = parse_date_selection(self.parameterAsString(parameters, self.DATES, context), pairs)
         plans = plan_series(pairs, method.pairs_needed(), targets, method.falls_back_to_one_pair())
         folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
-        result = run_series(plans, method.predict, folder,
-                            self.parameterAsBoolean(parameters, self.OVERWRITE, context), progress)
+        overwrite = self.parameterAsBoolean(parameters, self.OVERWRITE, context)
+        predictor, calibration = series_predictor(
+            method, pairs, folder, self.parameterAsBoolean(parameters, uc.UNCERTAINTY, context),
+            UncertaintySettings(level=self.parameterAsDouble(parameters, uc.INTERVAL_LEVEL, context),
+                                fill_days=self.parameterAsInt(parameters, uc.FILL_DAYS, context)),
+            self.parameterAsFile(parameters, uc.CALIBRATION, context) or None, overwrite, progress.sub(0, 30))
+        result = run_series(plans, predictor, folder, overwrite, progress.sub(30 if calibration else 0, 100))
         feedback.pushInfo(self.tr(f"{len(result['predicted'])} date(s) predicted, {len(result['reused'])} "
                                   f"kept from an earlier run, {len(result['skipped'])} skipped."))
         if result["vrt"]:
             self.write_default_styles([result["vrt"]], read_units(result["vrt"]) or "kelvin")
+            uc.write_sidecar_styles(os.path.join(folder, output_name(d))
+                                    for d in result["predicted"] + result["reused"])
         return {self.OUTPUT_FOLDER: folder, self.VRT: result["vrt"], self.INDEX: result["index"],
                 self.PREDICTED: len(result["predicted"]), self.REUSED: len(result["reused"]),
-                self.SKIPPED: len(result["skipped"])}
+                self.SKIPPED: len(result["skipped"]), self.CALIBRATION_FILE: calibration}

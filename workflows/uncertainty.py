@@ -42,13 +42,14 @@ class UncertaintySettings:
     ``level``: central interval level (0.5-0.99); ``fill_days``: temporal fill
     limit in days (0: no cloud filling); ``calibration_dates``: at most this many
     fine dates are predicted for calibration; ``pixels_per_date``: scores kept per
-    calibration date (a fixed random sample); ``seed`` of that sample.
+    calibration date (a fixed random sample, so that dates weigh alike: errors vary
+    more between dates than between the pixels of one date); ``seed`` of that sample.
     """
 
     level: float = 0.9
     fill_days: int = 0
-    calibration_dates: int = 8
-    pixels_per_date: int = 20000
+    calibration_dates: int = 12
+    pixels_per_date: int = 2000
     seed: int = 0
 
 
@@ -206,3 +207,31 @@ class UncertainPredictor:
         finally:
             remove_quietly(prediction)
             remove_quietly(raw)
+
+
+def series_predictor(method: FusionMethod, pairs: Sequence[PairRow], folder: str, uncertainty: bool,
+                     settings: UncertaintySettings, calibration_path: Optional[str] = None,
+                     overwrite: bool = False, progress: Optional[Progress] = None):
+    """The per-date predictor of fuseseries and the calibration file it uses (None without uncertainty).
+
+    Without ``uncertainty`` and cloud filling: ``method.predict``. With
+    ``uncertainty``: the calibration is ``calibration_path`` when given, else
+    ``folder``/calibration.json from an earlier run (unless ``overwrite``), else
+    made now by :func:`calibrate_series` and written there.
+    """
+    if not uncertainty and settings.fill_days <= 0:
+        return method.predict, None
+    calibration = None
+    if uncertainty:
+        from ..evaluation.conformal import load_calibration, save_calibration
+        if calibration_path:
+            calibration = load_calibration(calibration_path)
+        else:
+            calibration_path = os.path.join(folder, CALIBRATION_FILE)
+            if os.path.exists(calibration_path) and not overwrite:
+                calibration = load_calibration(calibration_path)
+            else:
+                calibration = calibrate_series(method, pairs, settings, progress=progress)
+                save_calibration(calibration_path, calibration)
+        calibration.quantile(settings.level)  # refuse a level the calibration cannot serve, before any date
+    return UncertainPredictor(method, pairs, settings, calibration), calibration_path

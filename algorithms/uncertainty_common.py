@@ -1,0 +1,58 @@
+"""Parameters and styles shared by the algorithms that write calibrated uncertainty (fuseseries, starfm, estarfm)."""
+import os
+import shutil
+
+from qgis.core import (QgsProcessingParameterBoolean, QgsProcessingParameterFile, QgsProcessingParameterNumber)
+
+from ..evaluation.conformal import DEFAULT_LEVEL, LEVELS
+from .deep_common import advanced
+
+RESOURCES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources")
+UNCERTAINTY_STYLE = os.path.join(RESOURCES, "lst_uncertainty.qml")
+QUALITY_STYLE = os.path.join(RESOURCES, "lst_quality.qml")
+
+UNCERTAINTY = "UNCERTAINTY"
+INTERVAL_LEVEL = "INTERVAL_LEVEL"
+FILL_DAYS = "FILL_DAYS"
+CALIBRATION = "CALIBRATION"
+
+HELP = ("Uncertainty: the half-width in K (the same in °C) of the central interval at INTERVAL_LEVEL "
+        "(default 0.9) around each predicted pixel. It starts from a raw spread the method computes from "
+        "its own inputs (disagreement of the forward and backward predictions, spread of the "
+        "neighbours' predicted changes, residual of the window model; larger where the coarse target "
+        "was filled) and is calibrated by split-conformal prediction (no Gaussian assumption) on fine "
+        "dates predicted without their own fine image. The interval covers the true fine LST with the "
+        "stated probability, averaged over pixels and dates, under one assumption: the dates predicted "
+        "are exchangeable with the calibration dates (no systematic change of conditions between them); "
+        "on one single date coverage can be lower or higher. The truth of the calibration is the fine "
+        "image itself, with its own sensor noise.")
+
+
+def add_level_parameter(algorithm) -> None:
+    """INTERVAL_LEVEL: central interval level, 0.5-0.99."""
+    algorithm.addParameter(advanced(QgsProcessingParameterNumber(
+        INTERVAL_LEVEL, algorithm.tr("Interval level of the uncertainty (0.5-0.99)"),
+        QgsProcessingParameterNumber.Double, DEFAULT_LEVEL, minValue=LEVELS[0], maxValue=LEVELS[-1])))
+
+
+def add_series_parameters(algorithm) -> None:
+    """UNCERTAINTY, INTERVAL_LEVEL, FILL_DAYS and CALIBRATION of fuseseries."""
+    algorithm.addParameter(QgsProcessingParameterBoolean(
+        UNCERTAINTY, algorithm.tr("Also write the calibrated uncertainty (<name>_uncertainty.tif) and "
+                                  "quality codes (<name>_quality.tif) of each date"), defaultValue=False))
+    add_level_parameter(algorithm)
+    algorithm.addParameter(advanced(QgsProcessingParameterNumber(
+        FILL_DAYS, algorithm.tr("Fill cloudy coarse pixels from clear days at most this many days away "
+                                "(0 = no filling)"), QgsProcessingParameterNumber.Integer, 0, minValue=0)))
+    algorithm.addParameter(advanced(QgsProcessingParameterFile(
+        CALIBRATION, algorithm.tr("Calibration file to reuse (empty: calibrate on the series' fine dates)"),
+        extension="json", optional=True)))
+
+
+def write_sidecar_styles(prediction_paths) -> None:
+    """Put the uncertainty and quality styles beside each date's sidecar rasters (QGIS's default styles)."""
+    for path in prediction_paths:
+        stem = os.path.splitext(path)[0]
+        for suffix, style in (("_uncertainty", UNCERTAINTY_STYLE), ("_quality", QUALITY_STYLE)):
+            if os.path.exists(stem + suffix + ".tif"):
+                shutil.copyfile(style, stem + suffix + ".qml")
