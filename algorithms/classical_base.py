@@ -4,10 +4,13 @@ from qgis.core import (QgsProcessingOutputNumber, QgsProcessingParameterDefiniti
                        QgsProcessingParameterRasterLayer, QgsProcessingParameterString)
 
 from ..common.raster_io import read_units
+from . import uncertainty_common
 from .base import LstFusionAlgorithm
 
 ALIGN_HINT = ("All inputs must share one fine grid: put the coarse rasters on the fine raster's grid "
               "with 'Align raster to fine grid' (lstfusion:aligntofine) first.")
+UNCERTAINTY_HELP = ("\n\nOUTPUT_UNCERTAINTY (optional) needs the CALIBRATION file (calibration.json) that "
+                    "'Fuse a series' writes with UNCERTAINTY for the same method. " + uncertainty_common.HELP)
 
 
 class ClassicalFusionAlgorithm(LstFusionAlgorithm):
@@ -84,6 +87,15 @@ class ClassicalFusionAlgorithm(LstFusionAlgorithm):
         if layer is None and not str(parameters.get(name) or "").strip():
             return ""
         return self.raster_source(parameters, name, context)
+
+    def add_uncertainty_output(self) -> None:
+        """OUTPUT_UNCERTAINTY (optional), CALIBRATION and INTERVAL_LEVEL (see uncertainty_common)."""
+        uncertainty_common.add_prediction_parameters(self)
+
+    def write_uncertainty(self, parameters, context, paths: dict, params, outputs: dict, progress) -> dict:
+        """Write OUTPUT_UNCERTAINTY when asked (the inputs' ``paths`` in kernel order); ``outputs`` completed."""
+        return uncertainty_common.write_prediction_uncertainty(self, parameters, context, paths, params,
+                                                               outputs, progress)
 
     def finish(self, context, output: str, result: dict) -> dict:
         """Style the output and return the outputs dict."""

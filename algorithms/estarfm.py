@@ -3,7 +3,7 @@ from qgis.core import QgsProcessingOutputNumber, QgsProcessingParameterBoolean
 
 from ..common.dates import parse_user_date
 from ..models.classical.estarfm import EstarfmParams, run_estarfm
-from .classical_base import ALIGN_HINT, ClassicalFusionAlgorithm
+from .classical_base import ALIGN_HINT, UNCERTAINTY_HELP, ClassicalFusionAlgorithm
 
 
 class Estarfm(ClassicalFusionAlgorithm):
@@ -39,7 +39,8 @@ class Estarfm(ClassicalFusionAlgorithm):
             "given; when all three are known the target must lie between the reference dates. "
             "Units are kept; temperature settings are in K. No-data and out-of-range pixels are "
             "never used; the output is no-data where any input is no-data. Runs tile by tile; the "
-            "result does not depend on the tile size.")
+            "result does not depend on the tile size."
+            + UNCERTAINTY_HELP)
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS's name)
         """Parameters: two pairs, COARSE_TARGET, BIAS_CORRECTION, dates, tuning -> OUTPUT and fractions."""
@@ -60,6 +61,7 @@ class Estarfm(ClassicalFusionAlgorithm):
                         minimum=1e-6, maximum=0.999)
         self.add_number(self.MAX_CONVERSION, "Largest conversion coefficient", 5.0, minimum=0.01)
         self.add_output()
+        self.add_uncertainty_output()
         self.addOutput(QgsProcessingOutputNumber(
             self.FALLBACK_FRACTION, self.tr("Fraction of predicted pixels with too few similar pixels")))
 
@@ -88,4 +90,6 @@ class Estarfm(ClassicalFusionAlgorithm):
             f"{result['converted']} with a conversion coefficient other than 1."))
         outputs = self.finish(context, output, result)
         outputs[self.FALLBACK_FRACTION] = fallback
-        return outputs
+        paths = {name: self.optional_raster(parameters, name, context) for name in
+                 (self.FINE_REF, self.COARSE_REF, self.FINE_REF2, self.COARSE_REF2, self.COARSE_TARGET)}
+        return self.write_uncertainty(parameters, context, paths, params, outputs, progress)

@@ -1,10 +1,12 @@
-"""Parameters and styles shared by the algorithms that write calibrated uncertainty (fuseseries, starfm, estarfm)."""
+"""Parameters, outputs and styles of the algorithms that write calibrated uncertainty (fuseseries, starfm, estarfm)."""
 import os
 import shutil
 
-from qgis.core import (QgsProcessingParameterBoolean, QgsProcessingParameterFile, QgsProcessingParameterNumber)
+from qgis.core import (QgsProcessingException, QgsProcessingParameterBoolean, QgsProcessingParameterFile,
+                       QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination)
 
 from ..evaluation.conformal import DEFAULT_LEVEL, LEVELS
+from ..workflows.uncertainty import write_prediction_uncertainty as write_prediction_uncertainty_file
 from .deep_common import advanced
 
 RESOURCES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources")
@@ -15,6 +17,7 @@ UNCERTAINTY = "UNCERTAINTY"
 INTERVAL_LEVEL = "INTERVAL_LEVEL"
 FILL_DAYS = "FILL_DAYS"
 CALIBRATION = "CALIBRATION"
+OUTPUT_UNCERTAINTY = "OUTPUT_UNCERTAINTY"
 
 HELP = ("Uncertainty: the half-width in K (the same in °C) of the central interval at INTERVAL_LEVEL "
         "(default 0.9) around each predicted pixel. It starts from a raw spread the method computes from "
@@ -56,3 +59,37 @@ def write_sidecar_styles(prediction_paths) -> None:
         for suffix, style in (("_uncertainty", UNCERTAINTY_STYLE), ("_quality", QUALITY_STYLE)):
             if os.path.exists(stem + suffix + ".tif"):
                 shutil.copyfile(style, stem + suffix + ".qml")
+
+
+def add_prediction_parameters(algorithm) -> None:
+    """OUTPUT_UNCERTAINTY (optional raster), CALIBRATION (its calibration.json) and INTERVAL_LEVEL."""
+    parameter = QgsProcessingParameterRasterDestination(
+        OUTPUT_UNCERTAINTY, algorithm.tr("Uncertainty (half-width of the interval, K)"), optional=True,
+        createByDefault=False)
+    algorithm.addParameter(parameter)
+    algorithm.addParameter(QgsProcessingParameterFile(
+        CALIBRATION, algorithm.tr("Calibration file for the uncertainty (calibration.json from fuseseries)"),
+        extension="json", optional=True))
+    add_level_parameter(algorithm)
+
+
+def write_prediction_uncertainty(algorithm, parameters, context, paths, params, outputs, progress) -> dict:
+    """Write OUTPUT_UNCERTAINTY of a classical prediction when the user asked for it; return ``outputs``."""
+    if not parameters.get(OUTPUT_UNCERTAINTY):
+        return outputs
+    out = algorithm.parameterAsOutputLayer(parameters, OUTPUT_UNCERTAINTY, context)
+    if not out:
+        return outputs
+    calibration = algorithm.parameterAsFile(parameters, CALIBRATION, context)
+    if not calibration:
+        raise QgsProcessingException(algorithm.tr(
+            "OUTPUT_UNCERTAINTY needs a CALIBRATION file: run 'Fuse a series' (lstfusion:fuseseries) with "
+            "UNCERTAINTY on the series this image belongs to; it writes calibration.json."))
+    write_prediction_uncertainty_file(paths, params.half_window, params.tile_size,
+                                      (params.valid_min, params.valid_max), calibration,
+                                      algorithm.parameterAsDouble(parameters, INTERVAL_LEVEL, context), out, progress)
+    if context.willLoadLayerOnCompletion(out):
+        from .base import StyleLoader
+        context.layerToLoadOnCompletionDetails(out).setPostProcessor(StyleLoader.create(UNCERTAINTY_STYLE))
+    outputs[OUTPUT_UNCERTAINTY] = out
+    return outputs

@@ -143,7 +143,11 @@ def calibrate_series(method: FusionMethod, pairs: Sequence[PairRow], settings: U
             sub = progress.sub(100.0 * i / len(plans), 100.0 * (i + 1) / len(plans))
             progress.info(f"Calibration: predicting {plan.date} without its fine image.")
             out, raw = os.path.join(work, "prediction.tif"), os.path.join(work, "spread.tif")
-            quality = predict_date(method, plan, pairs, out, raw, settings.fill_days, sub)
+            try:
+                quality = predict_date(method, plan, pairs, out, raw, settings.fill_days, sub)
+            except InputError as err:  # e.g. a reference entirely cloudy: that date cannot calibrate
+                progress.info(f"Calibration: {plan.date} left out: {err}")
+                continue
             score = scores_of(read_array(out), read_array(by_date[plan.date].fine), read_array(raw)).ravel()
             ok = np.flatnonzero(np.isfinite(score))
             if ok.size > settings.pixels_per_date:
@@ -153,6 +157,8 @@ def calibrate_series(method: FusionMethod, pairs: Sequence[PairRow], settings: U
             used.append(plan.date.isoformat())
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    if not scores:
+        raise InputError("None of the calibration dates could be predicted: the uncertainty cannot be calibrated.")
     return calibrate(np.concatenate(scores), np.concatenate(groups), method=method.label, dates=used,
                      details={"fill_days": settings.fill_days, "pixels_per_date": settings.pixels_per_date})
 
@@ -235,3 +241,22 @@ def series_predictor(method: FusionMethod, pairs: Sequence[PairRow], folder: str
                 save_calibration(calibration_path, calibration)
         calibration.quantile(settings.level)  # refuse a level the calibration cannot serve, before any date
     return UncertainPredictor(method, pairs, settings, calibration), calibration_path
+
+
+def write_prediction_uncertainty(paths: dict, half_window: int, tile_size: int, valid_range, calibration_path: str,
+                                 level: float, out_path: str, progress: Optional[Progress] = None) -> str:
+    """Calibrated half-width raster (K) of one classical prediction (starfm, estarfm) from its inputs.
+
+    ``paths``: the method's inputs in kernel order; ``calibration_path``: a
+    calibration.json from fuseseries. No cloud filling here: every pixel counts as observed.
+    """
+    from ..evaluation.conformal import load_calibration
+    from ..models.classical.spread import write_spread
+    calibration = load_calibration(calibration_path)
+    calibration.quantile(level)
+    raw = os.path.splitext(out_path)[0] + ".partial_spread.tif"
+    try:
+        write_spread(paths, raw, half_window, tile_size, valid_range, progress)
+        return write_half_width(raw, None, calibration, level, out_path)
+    finally:
+        remove_quietly(raw)

@@ -1,0 +1,58 @@
+"""UNCERTAINTY in fuseseries, OUTPUT_UNCERTAINTY in estarfm/starfm, through Processing on a small simulation."""
+import os
+
+import numpy as np
+import pytest
+from qgis.core import QgsApplication, QgsProcessingException
+
+from lst_fusion_plugin.common.raster_io import read_array, read_grid
+from lst_fusion_plugin.simulation.simulate import simulate_series
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    return simulate_series(str(tmp_path_factory.mktemp("sim")), rows=64, cols=64, days=37, revisit=6,
+                           cloud_fraction=0.15, seed=2)
+
+
+def test_help_states_what_the_interval_covers_and_the_assumption(plugin):
+    for name in ("fuseseries", "estarfm", "starfm"):
+        text = QgsApplication.processingRegistry().algorithmById(f"lstfusion:{name}").shortHelpString()
+        assert "exchangeable" in text and "half-width" in text and "INTERVAL_LEVEL" in text
+
+
+def test_fuseseries_writes_uncertainty_quality_styles_and_a_reusable_calibration(processing, sim, tmp_path):
+    dates = "2023-06-21,2023-06-22"
+    result = processing.run("lstfusion:fuseseries", {
+        "PAIRS": sim.pairs, "METHOD": 1, "DATES": dates, "UNCERTAINTY": True, "OUTPUT_FOLDER": str(tmp_path)})
+    assert result["PREDICTED"] == 2
+    assert result["CALIBRATION_FILE"] == str(tmp_path / "calibration.json")
+    for date in dates.split(","):
+        prediction = read_array(str(tmp_path / f"lst_{date}.tif"))
+        half = read_array(str(tmp_path / f"lst_{date}_uncertainty.tif"))
+        quality = read_array(str(tmp_path / f"lst_{date}_quality.tif"))
+        assert read_grid(str(tmp_path / f"lst_{date}_uncertainty.tif")).difference(
+            read_grid(sim.fine["2023-06-01"])) is None
+        np.testing.assert_array_equal(np.isfinite(half), np.isfinite(prediction))
+        np.testing.assert_array_equal(quality, np.where(np.isfinite(prediction), 1, 0))
+        assert np.nanmin(half) > 0
+        for suffix in ("_uncertainty.qml", "_quality.qml"):
+            assert os.path.exists(tmp_path / f"lst_{date}{suffix}")
+    # the classical tool with the calibration gives the same half-widths for a date with observed coarse pixels
+    refs = ("2023-06-19", "2023-06-25")
+    out = processing.run("lstfusion:estarfm", {
+        "FINE_REF": sim.fine[refs[0]], "COARSE_REF": sim.coarse_on_fine[refs[0]],
+        "FINE_REF2": sim.fine[refs[1]], "COARSE_REF2": sim.coarse_on_fine[refs[1]],
+        "COARSE_TARGET": sim.coarse_on_fine["2023-06-21"], "OUTPUT": str(tmp_path / "single.tif"),
+        "OUTPUT_UNCERTAINTY": str(tmp_path / "single_uncertainty.tif"),
+        "CALIBRATION": result["CALIBRATION_FILE"]})
+    np.testing.assert_allclose(read_array(out["OUTPUT_UNCERTAINTY"]),
+                               read_array(str(tmp_path / "lst_2023-06-21_uncertainty.tif")), rtol=1e-6)
+
+
+def test_output_uncertainty_without_calibration_is_refused(processing, sim, tmp_path):
+    with pytest.raises(QgsProcessingException, match="CALIBRATION"):
+        processing.run("lstfusion:starfm", {
+            "FINE_REF": sim.fine["2023-06-19"], "COARSE_REF": sim.coarse_on_fine["2023-06-19"],
+            "COARSE_TARGET": sim.coarse_on_fine["2023-06-21"], "OUTPUT": str(tmp_path / "p.tif"),
+            "OUTPUT_UNCERTAINTY": str(tmp_path / "u.tif")})
