@@ -40,6 +40,9 @@ class Evaluate(LstFusionAlgorithm):
     OUTPUT_ERROR = "OUTPUT_ERROR"
     UNITS = "UNITS"
     USED_DATA_RANGE = "USED_DATA_RANGE"
+    UNCERTAINTY = "UNCERTAINTY"
+    COVERAGE = "COVERAGE"
+    MEAN_WIDTH = "MEAN_WIDTH"
 
     NAME = "evaluate"
     DISPLAY_NAME = "Evaluate prediction accuracy"
@@ -58,7 +61,10 @@ class Evaluate(LstFusionAlgorithm):
             "given as RATIO (0.03 for Landsat 30 m / MODIS 1 km).\n\n"
             "Writes a table (.csv or .json by extension), a self-contained HTML report (metric "
             "table with definitions, maps, density scatter plot, error histogram) and optionally "
-            "the error raster P - R.")
+            "the error raster P - R.\n\n"
+            "With UNCERTAINTY (an interval half-width raster in K, e.g. <name>_uncertainty.tif of "
+            "'Fuse a series'), also COVERAGE, the share of pixels whose reference lies within "
+            "prediction +- half-width, and MEAN_WIDTH, the mean full interval width (K).")
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS's name)
         """Parameters and the numeric outputs the modeler sees."""
@@ -92,6 +98,11 @@ class Evaluate(LstFusionAlgorithm):
         for name in METRICS:
             self.addOutput(QgsProcessingOutputNumber(name, self.tr(f"{name} ({DEFINITIONS[name][0]})")))
         self.addOutput(QgsProcessingOutputNumber(self.USED_DATA_RANGE, self.tr("Data range L used for PSNR and SSIM")))
+        self.addParameter(QgsProcessingParameterRasterLayer(
+            self.UNCERTAINTY, self.tr("Uncertainty raster (interval half-width, K), for COVERAGE and MEAN_WIDTH"),
+            optional=True))
+        self.addOutput(QgsProcessingOutputNumber(self.COVERAGE, self.tr("Share of reference pixels inside the intervals")))
+        self.addOutput(QgsProcessingOutputNumber(self.MEAN_WIDTH, self.tr("Mean interval width (2 x half-width)")))
         self.addOutput(QgsProcessingOutputString(self.UNITS, self.tr("Units of both rasters (kelvin/celsius)")))
 
     def process(self, parameters, context, feedback, progress):
@@ -128,7 +139,20 @@ class Evaluate(LstFusionAlgorithm):
             shutil.copyfile(ERROR_STYLE, os.path.splitext(error)[0] + ".qml")
             if context.willLoadLayerOnCompletion(error):
                 context.layerToLoadOnCompletionDetails(error).setPostProcessor(StyleLoader.create(ERROR_STYLE))
+        outputs.update(self.interval_outputs(parameters, context, feedback, prediction, reference, mask, band))
         return outputs
+
+    def interval_outputs(self, parameters, context, feedback, prediction, reference, mask, band) -> dict:
+        """COVERAGE and MEAN_WIDTH of the intervals of an UNCERTAINTY raster (empty dict without one)."""
+        if not parameters.get(self.UNCERTAINTY):
+            return {}
+        from ..evaluation.conformal import interval_scores_files
+        uncertainty = self.raster_source(parameters, self.UNCERTAINTY, context)
+        scores = interval_scores_files(prediction, reference, uncertainty, mask, band)
+        feedback.pushInfo(self.tr(f"Intervals: {100 * scores['coverage']:.1f} % of {scores['pixels']} pixels "
+                                  f"covered; mean width {scores['mean_width']:.3f} (half-width "
+                                  f"{scores['mean_half_width']:.3f})."))
+        return {self.COVERAGE: scores["coverage"], self.MEAN_WIDTH: scores["mean_width"]}
 
     def ergas_ratio(self, parameters, context, feedback, fine_path: str):
         """The ERGAS ratio from RATIO, else from COARSE's pixel size; InputError when neither is given."""

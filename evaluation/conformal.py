@@ -226,3 +226,36 @@ def _ranks(values: np.ndarray) -> np.ndarray:
     ranks = np.empty(values.size)
     ranks[order] = np.repeat(average, ends - starts)
     return ranks
+
+
+def interval_scores_files(prediction: str, reference: str, half_width: str, mask: Optional[str] = None,
+                          band: int = 1, rows_per_block: int = 256) -> Dict[str, float]:
+    """:func:`interval_scores` of rasters on one grid, streamed by row blocks.
+
+    ``half_width``: an uncertainty raster (K); ``mask``: optional raster, 0 and
+    no-data left out. InputError for rasters on different grids.
+    """
+    from ..common.grid import require_same_grid
+    from ..common.raster_io import open_raster, read_band, read_grid
+    paths = {"PREDICTION": prediction, "REFERENCE": reference, "UNCERTAINTY": half_width}
+    if mask:
+        paths["MASK"] = mask
+    grid = require_same_grid({f"{k} ({v})": read_grid(v) for k, v in paths.items()})
+    datasets = {k: open_raster(v) for k, v in paths.items()}
+    covered, total, width = 0, 0, 0.0
+    for row in range(0, grid.height, rows_per_block):
+        window = (row, 0, min(rows_per_block, grid.height - row), grid.width)
+        p = read_band(datasets["PREDICTION"], band, window).astype(np.float64)
+        t = read_band(datasets["REFERENCE"], band, window).astype(np.float64)
+        w = read_band(datasets["UNCERTAINTY"], 1, window).astype(np.float64)
+        ok = np.isfinite(p) & np.isfinite(t) & np.isfinite(w)
+        if mask:
+            m = read_band(datasets["MASK"], 1, window)
+            ok &= np.isfinite(m) & (m != 0)
+        covered += int((np.abs(t[ok] - p[ok]) <= w[ok]).sum())
+        total += int(ok.sum())
+        width += float(w[ok].sum())
+    if total == 0:
+        raise InputError("No pixel is valid in the prediction, the reference and the uncertainty at once.")
+    return {"coverage": covered / total, "mean_half_width": width / total, "mean_width": 2.0 * width / total,
+            "pixels": total}

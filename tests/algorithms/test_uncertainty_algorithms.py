@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from qgis.core import QgsApplication, QgsProcessingException
 
+from helpers import write_tif
 from lst_fusion_plugin.common.raster_io import read_array, read_grid
 from lst_fusion_plugin.simulation.simulate import simulate_series
 
@@ -56,3 +57,24 @@ def test_output_uncertainty_without_calibration_is_refused(processing, sim, tmp_
             "FINE_REF": sim.fine["2023-06-19"], "COARSE_REF": sim.coarse_on_fine["2023-06-19"],
             "COARSE_TARGET": sim.coarse_on_fine["2023-06-21"], "OUTPUT": str(tmp_path / "p.tif"),
             "OUTPUT_UNCERTAINTY": str(tmp_path / "u.tif")})
+
+
+def test_evaluate_reports_coverage_and_mean_width_of_an_uncertainty_raster(processing, tmp_path):
+    rng = np.random.default_rng(7)
+    truth = 290 + 5 * rng.random((40, 50))
+    prediction = truth + rng.normal(0, 1.0, truth.shape)
+    half = np.abs(rng.normal(1.5, 0.5, truth.shape))
+    prediction[:3] = -9999.0  # no-data rows
+    half[5, :7] = -9999.0
+    transform = (400000.0, 30.0, 0.0, 6150000.0, 0.0, -30.0)
+    paths = [write_tif(tmp_path / f"{n}.tif", a.astype(np.float32), transform, 32755, nodata=-9999.0)
+             for n, a in (("p", prediction), ("t", truth), ("u", half))]
+    result = processing.run("lstfusion:evaluate", {
+        "PREDICTION": paths[0], "REFERENCE": paths[1], "UNCERTAINTY": paths[2], "RATIO": 0.03,
+        "OUTPUT_TABLE": str(tmp_path / "m.csv"), "OUTPUT_REPORT": str(tmp_path / "r.html")})
+    p, t, w = (a.astype(np.float32).astype(np.float64) for a in (prediction, truth, half))
+    ok = np.ones(truth.shape, bool)
+    ok[:3] = False
+    ok[5, :7] = False
+    assert result["COVERAGE"] == pytest.approx(np.mean(np.abs(t - p)[ok] <= w[ok]), abs=1e-12)
+    assert result["MEAN_WIDTH"] == pytest.approx(2 * w[ok].mean(), rel=1e-9)
