@@ -7,6 +7,9 @@ from qgis.core import (QgsProcessingOutputNumber, QgsProcessingParameterBoolean,
 
 from ..models.deep.train import TrainConfig, train_model
 from ..models.deep.architectures import get_spec, model_names
+from ..common.pairs import read_pairs
+from ..workflows.uncertainty import UncertaintySettings, calibrate_model_file
+from . import uncertainty_common as uc
 from .base import LstFusionAlgorithm
 from .deep_common import advanced, device_name, device_parameter, json_object
 
@@ -63,7 +66,10 @@ class TrainModel(LstFusionAlgorithm):
             "epoch: the same pairs table, model and options are required (only the epochs, patience, "
             "device and mixed precision may change); without a checkpoint training starts afresh.\n\n"
             "DEVICE auto uses a CUDA GPU when PyTorch sees one (with mixed precision). Training at the "
-            "survey's size is a GPU job; on a CPU use few epochs or a small area.")
+            "survey's size is a GPU job; on a CPU use few epochs or a small area.\n\n"
+            "UNCERTAINTY: after training, the model predicts its validation dates (never trained on) and "
+            "the split-conformal calibration of its uncertainty is stored in the model file, for "
+            "OUTPUT_UNCERTAINTY of 'Fuse with a deep model' and UNCERTAINTY of 'Fuse a series'.")
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS's name)
         """Parameters: PAIRS, MODEL, DEVICE, training options -> OUTPUT (model file)."""
@@ -111,6 +117,9 @@ class TrainModel(LstFusionAlgorithm):
         self.addParameter(advanced(QgsProcessingParameterBoolean(
             self.RESUME, self.tr("Resume from the checkpoint beside the model file (<model>.pt.resume)"),
             False)))
+        self.addParameter(advanced(QgsProcessingParameterBoolean(
+            uc.UNCERTAINTY, self.tr("Calibrate the uncertainty on the validation dates (stored in the model file)"),
+            False)))
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT, self.tr("Model file"), fileFilter="Model files (*.pt)"))
         self.addOutput(QgsProcessingOutputNumber(self.VALIDATION_RMSE, self.tr("Validation RMSE")))
@@ -140,7 +149,11 @@ class TrainModel(LstFusionAlgorithm):
             resume=self.parameterAsBool(parameters, self.RESUME, context))
         output = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
         pairs = self.parameterAsFile(parameters, self.PAIRS, context)
-        summary = train_model(pairs, output, config, progress)
+        calibrate = self.parameterAsBool(parameters, uc.UNCERTAINTY, context)
+        summary = train_model(pairs, output, config, progress.sub(0, 85) if calibrate else progress)
+        if calibrate:
+            calibrate_model_file(output, read_pairs(pairs), UncertaintySettings(), config.device,
+                                 progress.sub(85, 100))
         rmse = summary["validation_rmse"]
         feedback.pushInfo(self.tr(f"Model written to {output} (best epoch {summary['best_epoch']} of "
                                   f"{summary['epochs_run']}"

@@ -6,6 +6,7 @@ from qgis.core import (QgsProcessingException, QgsProcessingParameterBoolean, Qg
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination)
 
 from ..evaluation.conformal import DEFAULT_LEVEL, LEVELS
+from ..workflows.uncertainty import write_model_uncertainty as write_model_uncertainty_file
 from ..workflows.uncertainty import write_prediction_uncertainty as write_prediction_uncertainty_file
 from .deep_common import advanced
 
@@ -73,12 +74,40 @@ def add_prediction_parameters(algorithm) -> None:
     add_level_parameter(algorithm)
 
 
+def _requested(algorithm, parameters, context):
+    """The OUTPUT_UNCERTAINTY path when the user asked for one, else None."""
+    if not parameters.get(OUTPUT_UNCERTAINTY):
+        return None
+    return algorithm.parameterAsOutputLayer(parameters, OUTPUT_UNCERTAINTY, context) or None
+
+
+def _finish(context, out: str, outputs: dict) -> dict:
+    """Style OUTPUT_UNCERTAINTY when QGIS loads it; add it to ``outputs``."""
+    if context.willLoadLayerOnCompletion(out):
+        from .base import StyleLoader
+        context.layerToLoadOnCompletionDetails(out).setPostProcessor(StyleLoader.create(UNCERTAINTY_STYLE))
+    outputs[OUTPUT_UNCERTAINTY] = out
+    return outputs
+
+
+def write_model_uncertainty(algorithm, parameters, context, model_file, inputs, outputs, progress) -> dict:
+    """Write OUTPUT_UNCERTAINTY of a deep-model prediction (fuse) when asked; return ``outputs``."""
+    out = _requested(algorithm, parameters, context)
+    if out is None:
+        return outputs
+    from .deep_common import device_name
+    write_model_uncertainty_file(
+        model_file, inputs, algorithm.parameterAsFile(parameters, CALIBRATION, context) or None,
+        algorithm.parameterAsDouble(parameters, INTERVAL_LEVEL, context), out,
+        device_name(algorithm.parameterAsEnum(parameters, "DEVICE", context)),
+        algorithm.parameterAsInt(parameters, "TILE_SIZE", context), progress)
+    return _finish(context, out, outputs)
+
+
 def write_prediction_uncertainty(algorithm, parameters, context, paths, params, outputs, progress) -> dict:
     """Write OUTPUT_UNCERTAINTY of a classical prediction when the user asked for it; return ``outputs``."""
-    if not parameters.get(OUTPUT_UNCERTAINTY):
-        return outputs
-    out = algorithm.parameterAsOutputLayer(parameters, OUTPUT_UNCERTAINTY, context)
-    if not out:
+    out = _requested(algorithm, parameters, context)
+    if out is None:
         return outputs
     calibration = algorithm.parameterAsFile(parameters, CALIBRATION, context)
     if not calibration:
@@ -88,8 +117,4 @@ def write_prediction_uncertainty(algorithm, parameters, context, paths, params, 
     write_prediction_uncertainty_file(paths, params.half_window, params.tile_size,
                                       (params.valid_min, params.valid_max), calibration,
                                       algorithm.parameterAsDouble(parameters, INTERVAL_LEVEL, context), out, progress)
-    if context.willLoadLayerOnCompletion(out):
-        from .base import StyleLoader
-        context.layerToLoadOnCompletionDetails(out).setPostProcessor(StyleLoader.create(UNCERTAINTY_STYLE))
-    outputs[OUTPUT_UNCERTAINTY] = out
-    return outputs
+    return _finish(context, out, outputs)

@@ -61,16 +61,20 @@ def sidecar_paths(prediction_path: str):
 
 def method_spread(method: FusionMethod, plan: DatePlan, coarse_target: str, out_path: str,
                   progress: Optional[Progress] = None) -> str:
-    """Raw spread raster (K) of ``method``'s prediction for ``plan`` (classical methods)."""
-    from ..models.classical.spread import write_spread
+    """Raw spread raster (K) of ``method``'s prediction for ``plan`` (see ``models.*.spread``)."""
     refs = plan.references
+    if method.name == "model":
+        from ..models.deep.spread import write_deep_spread
+        second = refs[1] if len(refs) == 2 else None
+        write_deep_spread(method.model_file, refs[0].fine, refs[0].coarse, coarse_target, out_path,
+                          second.fine if second else None, second.coarse if second else None,
+                          device=method.device, progress=progress)
+        return out_path
+    from ..models.classical.spread import write_spread
     if method.name == "starfm":
         from ..models.classical.starfm import StarfmParams as Params
-    elif method.name in ("estarfm", "ubestarfm"):
-        from ..models.classical.estarfm import EstarfmParams as Params
     else:
-        raise InputError("Uncertainty is available for STARFM, ESTARFM and ubESTARFM; deep models "
-                         "give no raw spread yet.")
+        from ..models.classical.estarfm import EstarfmParams as Params
     params = Params(**method.settings)
     paths = {}
     for i, ref in enumerate(refs):
@@ -224,7 +228,10 @@ def series_predictor(method: FusionMethod, pairs: Sequence[PairRow], folder: str
     ``uncertainty``: the calibration is ``calibration_path`` when given, else
     ``folder``/calibration.json from an earlier run (unless ``overwrite``), else
     made now by :func:`calibrate_series` and written there.
+    For a deep model the calibration stored in its model file (see
+    :func:`calibrate_model_file`) comes before ``folder``/calibration.json.
     """
+    progress = ensure(progress)
     if not uncertainty and settings.fill_days <= 0:
         return method.predict, None
     calibration = None
@@ -232,12 +239,16 @@ def series_predictor(method: FusionMethod, pairs: Sequence[PairRow], folder: str
         from ..evaluation.conformal import load_calibration, save_calibration
         if calibration_path:
             calibration = load_calibration(calibration_path)
+        elif method.name == "model" and model_calibration(method.model_file) is not None:
+            calibration = model_calibration(method.model_file)
+            progress.info(f"Uncertainty calibrated on the model's held-out dates {', '.join(calibration.dates)}.")
         else:
             calibration_path = os.path.join(folder, CALIBRATION_FILE)
             if os.path.exists(calibration_path) and not overwrite:
                 calibration = load_calibration(calibration_path)
             else:
-                calibration = calibrate_series(method, pairs, settings, progress=progress)
+                calibration = calibrate_series(method, pairs, settings, held_out_dates(method, progress),
+                                               progress=progress)
                 save_calibration(calibration_path, calibration)
         calibration.quantile(settings.level)  # refuse a level the calibration cannot serve, before any date
     return UncertainPredictor(method, pairs, settings, calibration), calibration_path
@@ -260,3 +271,72 @@ def write_prediction_uncertainty(paths: dict, half_window: int, tile_size: int, 
         return write_half_width(raw, None, calibration, level, out_path)
     finally:
         remove_quietly(raw)
+
+
+def held_out_dates(method: FusionMethod, progress: Progress) -> Optional[List]:
+    """Calibration dates of a method: a deep model's validation dates (never trained on), else None (any)."""
+    if method.name != "model":
+        return None
+    import datetime as dt
+    from ..models.deep.model_file import load_model
+    dates = load_model(method.model_file).validation.get("dates") or []
+    if not dates:
+        progress.info("The model file names no held-out validation date: the uncertainty is calibrated on "
+                      "fine dates the model may have trained on, so the intervals may be too narrow.")
+        return None
+    return [dt.date.fromisoformat(d) for d in dates]
+
+
+def model_calibration(model_path: str) -> Optional[Calibration]:
+    """The calibration stored in a model file (``validation['calibration']``), or None."""
+    from ..evaluation.conformal import calibration_from_dict
+    from ..models.deep.model_file import load_model
+    stored = load_model(model_path).validation.get("calibration")
+    return None if stored is None else calibration_from_dict(stored, model_path)
+
+
+def calibrate_model_file(model_path: str, pairs: Sequence[PairRow], settings: UncertaintySettings,
+                         device: str = "auto", progress: Optional[Progress] = None) -> Calibration:
+    """Calibrate a deep model on its held-out validation dates and store it in the model file.
+
+    The file is rewritten atomically with ``validation['calibration']``; fuse and
+    fuseseries then reuse it. InputError when the file names no validation date.
+    """
+    from ..models.deep.model_file import load_model, save_model
+    method = FusionMethod("model", model_path, device=device)
+    dates = held_out_dates(method, ensure(progress))
+    if not dates:
+        raise InputError(f"{model_path} names no held-out validation date to calibrate on: train it with a "
+                         "validation fraction above 0.")
+    calibration = calibrate_series(method, pairs, settings, dates, progress)
+    model = load_model(model_path)
+    model.validation["calibration"] = calibration.to_dict()
+    save_model(model_path, model)
+    return calibration
+
+
+def write_model_uncertainty(model_path: str, inputs: dict, calibration_path: Optional[str], level: float,
+                            out_path: str, device: str = "auto", tile_size: int = 512,
+                            progress: Optional[Progress] = None) -> dict:
+    """Calibrated half-width raster (K) of one deep-model prediction (``fuse``).
+
+    ``inputs``: FINE_REF, COARSE_REF, COARSE_TARGET and optionally FINE_REF2,
+    COARSE_REF2; the calibration is ``calibration_path`` or the model file's own.
+    Returns the spread's {'passes', 'tiles'}.
+    """
+    from ..evaluation.conformal import load_calibration
+    from ..models.deep.spread import write_deep_spread
+    calibration = load_calibration(calibration_path) if calibration_path else model_calibration(model_path)
+    if calibration is None:
+        raise InputError(f"{model_path} holds no calibration of its uncertainty: run 'Train a deep fusion model' "
+                         "with UNCERTAINTY, or give the CALIBRATION file that 'Fuse a series' wrote.")
+    calibration.quantile(level)
+    raw = os.path.splitext(out_path)[0] + ".partial_spread.tif"
+    try:
+        cost = write_deep_spread(model_path, inputs["FINE_REF"], inputs["COARSE_REF"], inputs["COARSE_TARGET"], raw,
+                                 inputs.get("FINE_REF2"), inputs.get("COARSE_REF2"), device, tile_size,
+                                 progress=progress)
+        write_half_width(raw, None, calibration, level, out_path)
+    finally:
+        remove_quietly(raw)
+    return cost

@@ -78,3 +78,13 @@ def test_evaluate_reports_coverage_and_mean_width_of_an_uncertainty_raster(proce
     ok[5, :7] = False
     assert result["COVERAGE"] == pytest.approx(np.mean(np.abs(t - p)[ok] <= w[ok]), abs=1e-12)
     assert result["MEAN_WIDTH"] == pytest.approx(2 * w[ok].mean(), rel=1e-9)
+
+
+def test_fuse_output_uncertainty_needs_a_calibrated_model(processing, sim, tmp_path):
+    pytest.importorskip("torch")
+    with pytest.raises(QgsProcessingException, match="no calibration"):
+        processing.run("lstfusion:fuse", {
+            "FINE_REF": sim.fine["2023-06-19"], "COARSE_REF": sim.coarse_on_fine["2023-06-19"],
+            "COARSE_TARGET": sim.coarse_on_fine["2023-06-21"], "DEVICE": 1, "OUTPUT": str(tmp_path / "p.tif"),
+            "OUTPUT_UNCERTAINTY": str(tmp_path / "u.tif")})
+    assert os.path.exists(tmp_path / "p.tif") and not os.path.exists(tmp_path / "u.tif")
