@@ -9,7 +9,10 @@ method, and writes the raw spread (the method's own, see
 Calibration (split conformal, ``evaluation.conformal``): :func:`calibrate_series`
 predicts dates whose fine image is known, each without its own fine image (as
 ``experiment`` holds out its test dates), and scores |fine - prediction| /
-spread over a sample of pixels, grouped by quality code. The interval written
+spread over a sample of pixels, grouped by quality code. With cloud filling,
+each calibration date is predicted a second time with the clouds of a nearby
+coarse date cut out of its coarse image, so that filled pixels (which have no
+fine image on real cloudy days) get scores of their own. The interval written
 is ``prediction +- q x spread``: it covers the truth with the stated
 probability on dates exchangeable with the calibration dates.
 """
@@ -25,13 +28,16 @@ import numpy as np
 from ..common.errors import InputError
 from ..common.pairs import DatePlan, PairRow
 from ..common.progress import Progress, ensure
-from ..common.raster_io import RasterWriter, open_raster, read_array, read_band, read_grid, remove_quietly
+from ..common.raster_io import (RasterWriter, open_raster, read_array, read_band, read_grid, read_units,
+                               remove_quietly, write_array)
 from ..evaluation.conformal import Calibration, calibrate, scores_of
 from .cloud_fill import NOT_PREDICTED, OBSERVED, fill_coarse_target, write_quality
 from .fuse_series import plan_series
 from .methods import FusionMethod
 
 CALIBRATION_FILE = "calibration.json"
+BORROWED_GAPS = (0.1, 0.8)
+"""No-data share of a nearby coarse image whose clouds are borrowed for calibrating filled pixels."""
 LAYER_KEY = "LST_FUSION_LAYER"
 
 
@@ -146,18 +152,28 @@ def calibrate_series(method: FusionMethod, pairs: Sequence[PairRow], settings: U
         for i, plan in enumerate(plans):
             sub = progress.sub(100.0 * i / len(plans), 100.0 * (i + 1) / len(plans))
             progress.info(f"Calibration: predicting {plan.date} without its fine image.")
-            out, raw = os.path.join(work, "prediction.tif"), os.path.join(work, "spread.tif")
+            truth = read_array(by_date[plan.date].fine)
             try:
-                quality = predict_date(method, plan, pairs, out, raw, settings.fill_days, sub)
+                runs = [(plan, None)]
+                if settings.fill_days > 0:
+                    runs.append(_with_borrowed_clouds(plan, pairs, work))
+                for k, (run, borrowed) in enumerate(runs):
+                    if run is None:
+                        continue
+                    out, raw = os.path.join(work, "prediction.tif"), os.path.join(work, "spread.tif")
+                    quality = predict_date(method, run, pairs, out, raw, settings.fill_days,
+                                           sub.sub(100.0 * k / len(runs), 100.0 * (k + 1) / len(runs)))
+                    score = scores_of(read_array(out), truth, read_array(raw))
+                    if borrowed is not None:
+                        score[~borrowed] = np.nan  # only the pixels made cloudy count in this run
+                    ok = np.flatnonzero(np.isfinite(score.ravel()))
+                    if ok.size > settings.pixels_per_date:
+                        ok = np.sort(rng.choice(ok, settings.pixels_per_date, replace=False))
+                    scores.append(score.ravel()[ok])
+                    groups.append(quality.ravel()[ok])
             except InputError as err:  # e.g. a reference entirely cloudy: that date cannot calibrate
                 progress.info(f"Calibration: {plan.date} left out: {err}")
                 continue
-            score = scores_of(read_array(out), read_array(by_date[plan.date].fine), read_array(raw)).ravel()
-            ok = np.flatnonzero(np.isfinite(score))
-            if ok.size > settings.pixels_per_date:
-                ok = np.sort(rng.choice(ok, settings.pixels_per_date, replace=False))
-            scores.append(score[ok])
-            groups.append(quality.ravel()[ok])
             used.append(plan.date.isoformat())
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -165,6 +181,28 @@ def calibrate_series(method: FusionMethod, pairs: Sequence[PairRow], settings: U
         raise InputError("None of the calibration dates could be predicted: the uncertainty cannot be calibrated.")
     return calibrate(np.concatenate(scores), np.concatenate(groups), method=method.label, dates=used,
                      details={"fill_days": settings.fill_days, "pixels_per_date": settings.pixels_per_date})
+
+
+def _with_borrowed_clouds(plan: DatePlan, pairs: Sequence[PairRow], folder: str, tries: int = 10):
+    """(plan whose coarse target carries the cloud mask of a nearby date, that mask), or (None, None).
+
+    The nearest coarse dates are tried in turn (up to ``tries``) for one whose
+    no-data share lies between BORROWED_GAPS[0] and [1]; its gaps are cut out of
+    the target's coarse image, so that calibration also scores filled pixels,
+    against the fine image of the calibration date.
+    """
+    target = read_array(plan.target.coarse)
+    others = sorted((p for p in pairs if p.coarse and p.date != plan.date),
+                    key=lambda p: (abs((p.date - plan.date).days), p.date))[:tries]
+    for other in others:
+        gaps = ~np.isfinite(read_array(other.coarse))
+        if gaps.shape == target.shape and BORROWED_GAPS[0] <= gaps.mean() <= BORROWED_GAPS[1]:
+            cloudy = os.path.join(folder, "borrowed_clouds.tif")
+            write_array(cloudy, np.where(gaps, np.nan, target).astype(np.float32), read_grid(plan.target.coarse),
+                        units=read_units(plan.target.coarse))
+            borrowed = gaps & np.isfinite(target)
+            return dataclasses.replace(plan, target=dataclasses.replace(plan.target, coarse=cloudy)), borrowed
+    return None, None
 
 
 def _spread_evenly(dates: Sequence, count: int) -> List:
