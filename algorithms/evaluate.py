@@ -101,7 +101,8 @@ class Evaluate(LstFusionAlgorithm):
         self.addParameter(QgsProcessingParameterRasterLayer(
             self.UNCERTAINTY, self.tr("Uncertainty raster (interval half-width, K), for COVERAGE and MEAN_WIDTH"),
             optional=True))
-        self.addOutput(QgsProcessingOutputNumber(self.COVERAGE, self.tr("Share of reference pixels inside the intervals")))
+        self.addOutput(QgsProcessingOutputNumber(self.COVERAGE,
+                                                 self.tr("Share of reference pixels inside the intervals")))
         self.addOutput(QgsProcessingOutputNumber(self.MEAN_WIDTH, self.tr("Mean interval width (2 x half-width)")))
         self.addOutput(QgsProcessingOutputString(self.UNITS, self.tr("Units of both rasters (kelvin/celsius)")))
 

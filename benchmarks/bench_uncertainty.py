@@ -129,7 +129,8 @@ def main() -> None:
                     started = time.perf_counter()
                     method = deep_method(sim, name, folder, args.epochs)
                     cost = spread_cost(sim, method, folder)
-                    print(f"<!-- {name} {variability}: trained and calibrated in {time.perf_counter() - started:.0f} s; "
+                    seconds = time.perf_counter() - started
+                    print(f"<!-- {name} {variability}: trained and calibrated in {seconds:.0f} s; "
                           f"raw spread costs {cost:.1f} x the prediction -->", flush=True)
                 r = measure(sim, method, folder)
                 print(f"| {name} | {variability} | {r['dates']} | {r['coverage']:.3f} | "

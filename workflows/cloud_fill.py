@@ -26,7 +26,7 @@ from osgeo import gdal
 
 from ..common.errors import InputError
 from ..common.grid import Grid, require_same_grid
-from ..common.progress import Progress, ensure
+from ..common.progress import ensure
 from ..common.raster_io import RasterWriter, open_raster, read_band, read_grid, read_units, remove_quietly
 from ..preprocessing.gapfill import _nearest_valid, fill_gaps
 

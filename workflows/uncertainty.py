@@ -92,11 +92,13 @@ def method_spread(method: FusionMethod, plan: DatePlan, coarse_target: str, out_
 
 
 def predict_date(method: FusionMethod, plan: DatePlan, pairs: Sequence[PairRow], out_path: str,
-                 spread_path: str, fill_days: int, progress: Optional[Progress] = None) -> np.ndarray:
-    """Predict ``plan`` into ``out_path`` and its combined raw spread (K) into ``spread_path``.
+                 spread_path: Optional[str], fill_days: int, progress: Optional[Progress] = None) -> np.ndarray:
+    """Predict ``plan`` into ``out_path`` and its combined raw spread (K) into ``spread_path`` (None: no spread).
 
     With ``fill_days`` > 0 the coarse target's gaps are filled first. Returns
-    the (rows, cols) uint8 quality codes (NOT_PREDICTED where the prediction is no-data).
+    the (rows, cols) uint8 quality codes (NOT_PREDICTED where the prediction is
+    no-data). Combining the spreads holds a few whole-scene arrays (about 20
+    bytes per pixel).
     """
     progress = ensure(progress)
     target = plan.target.coarse
@@ -110,19 +112,20 @@ def predict_date(method: FusionMethod, plan: DatePlan, pairs: Sequence[PairRow],
                                                       progress.sub(0, 10))
             target = filled
             plan = dataclasses.replace(plan, target=dataclasses.replace(plan.target, coarse=filled))
-        method.predict(plan, out_path, progress.sub(10, 80))
-        raw = os.path.join(work, "spread.tif")
-        method_spread(method, plan, target, raw, progress.sub(80, 100))
-        spread = read_array(raw).astype(np.float64)
-        if fill_spread is not None:
-            spread = np.hypot(spread, fill_spread)
-        else:
-            quality = np.full(spread.shape, OBSERVED, np.uint8)
+        method.predict(plan, out_path, progress.sub(10, 80 if spread_path else 100))
         predicted = np.isfinite(read_array(out_path))
+        if fill_spread is None:
+            quality = np.full(predicted.shape, OBSERVED, np.uint8)
         quality[~predicted] = NOT_PREDICTED
-        spread[~predicted] = np.nan
-        with RasterWriter(spread_path, read_grid(out_path), metadata={LAYER_KEY: "raw spread (K)"}) as writer:
-            writer.write(spread)
+        if spread_path:
+            raw = os.path.join(work, "spread.tif")
+            method_spread(method, plan, target, raw, progress.sub(80, 100))
+            spread = read_array(raw).astype(np.float64)
+            if fill_spread is not None:
+                spread = np.hypot(spread, fill_spread)
+            spread[~predicted] = np.nan
+            with RasterWriter(spread_path, read_grid(out_path), metadata={LAYER_KEY: "raw spread (K)"}) as writer:
+                writer.write(spread)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return quality
@@ -246,8 +249,8 @@ class UncertainPredictor:
         stem = os.path.splitext(out_path)[0]
         prediction, raw = stem + ".partial_prediction.tif", stem + ".partial_spread.tif"
         try:
-            quality = predict_date(self.method, plan, self.pairs, prediction, raw, self.settings.fill_days,
-                                   progress)
+            quality = predict_date(self.method, plan, self.pairs, prediction,
+                                   raw if self.calibration is not None else None, self.settings.fill_days, progress)
             write_quality(quality_path, quality, read_grid(prediction))
             if self.calibration is not None:
                 write_half_width(raw, quality, self.calibration, self.settings.level, uncertainty)

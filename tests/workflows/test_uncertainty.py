@@ -1,6 +1,7 @@
 """Raw spread, cloud-aware coarse targets and calibrated intervals on small simulated series."""
 import datetime as dt
 import json
+import os
 
 import numpy as np
 import pytest
@@ -38,7 +39,8 @@ def brute_force_spread(blocks, h, r, c):
     parts = []
     for fine, coarse in zip(refs[0::2], refs[1::2]):
         change = (c0[window] - coarse[window])[valid]
-        parts.append((fine[r + h, c + h], change.mean(), change.std(), abs(fine[r + h, c + h] - fine[window][valid].mean())))
+        centre = fine[r + h, c + h]
+        parts.append((centre, change.mean(), change.std(), abs(centre - fine[window][valid].mean())))
     if len(parts) == 2:
         t1, t2 = _temporal_weights(np.array(parts[0][1]), np.array(parts[1][1]))
         weights = (float(t1), float(t2))
@@ -154,3 +156,18 @@ def test_coverage_of_the_90_percent_interval_on_dates_never_used_for_calibration
     assert scores["pixels"] > 30000
     assert 0.85 <= scores["coverage"] <= 0.95
     assert 2.0 < scores["mean_half_width"] < 8.0
+
+
+def test_cloud_filling_alone_writes_quality_codes_but_no_uncertainty(sim, tmp_path):
+    pairs = read_pairs(sim.pairs)
+    method = FusionMethod("starfm", settings={"half_window": 5})
+    predictor, calibration = series_predictor(method, pairs, str(tmp_path), False, UncertaintySettings(fill_days=3))
+    assert calibration is None
+    cloudy = max((d for d in sim.dates if d not in sim.fine), key=lambda d: sim.daily[d]["cloud_cover"])
+    run_series(plan_series(pairs, 1, [D.fromisoformat(cloudy)]), predictor, str(tmp_path))
+    uncertainty, quality = sidecar_paths(str(tmp_path / f"lst_{cloudy}.tif"))
+    codes = read_array(quality)
+    assert not (tmp_path / os.path.basename(uncertainty)).exists()
+    assert set(np.unique(codes)) <= {NOT_PREDICTED, OBSERVED, TEMPORAL, SPATIAL}
+    assert ((codes == TEMPORAL) | (codes == SPATIAL)).any()
+    assert sorted(os.listdir(tmp_path)) == [f"lst_{cloudy}.tif", f"lst_{cloudy}_quality.tif", "series.csv", "series.vrt"]
