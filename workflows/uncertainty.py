@@ -343,17 +343,22 @@ def calibrate_model_file(model_path: str, pairs: Sequence[PairRow], settings: Un
     The file is rewritten atomically with ``validation['calibration']``; fuse and
     fuseseries then reuse it. InputError when the file names no validation date.
     """
-    from ..models.deep.model_file import load_model, save_model
     method = FusionMethod("model", model_path, device=device)
     dates = held_out_dates(method, ensure(progress))
     if not dates:
         raise InputError(f"{model_path} names no held-out validation date to calibrate on: train it with a "
                          "validation fraction above 0.")
     calibration = calibrate_series(method, pairs, settings, dates, progress)
+    store_in_model_file(model_path, calibration)
+    return calibration
+
+
+def store_in_model_file(model_path: str, calibration: Calibration) -> str:
+    """Rewrite a model file (atomically) with ``validation['calibration']``; return its path."""
+    from ..models.deep.model_file import load_model, save_model
     model = load_model(model_path)
     model.validation["calibration"] = calibration.to_dict()
-    save_model(model_path, model)
-    return calibration
+    return save_model(model_path, model)
 
 
 def write_model_uncertainty(model_path: str, inputs: dict, calibration_path: Optional[str], level: float,
@@ -381,3 +386,30 @@ def write_model_uncertainty(model_path: str, inputs: dict, calibration_path: Opt
     finally:
         remove_quietly(raw)
     return cost
+
+
+def calibrate_experiment(pairs_path: str, folder: str, methods: Sequence[str], test_dates: Sequence,
+                         device: str = "auto", progress: Optional[Progress] = None) -> dict:
+    """Calibrate every method of an experiment on its held-out test dates; {method: calibration path}.
+
+    Classical methods get ``folder``/calibration_<method>.json; deep models,
+    trained by the experiment without the test dates' fine images, get the
+    calibration in their model file ``folder``/models/<name>.pt.
+    """
+    from ..common.pairs import read_pairs
+    from ..evaluation.conformal import save_calibration
+    from .methods import CLASSICAL
+    progress = ensure(progress)
+    pairs = read_pairs(pairs_path)
+    written = {}
+    for i, name in enumerate(methods):
+        sub = progress.sub(100.0 * i / len(methods), 100.0 * (i + 1) / len(methods))
+        if name in CLASSICAL:
+            calibration = calibrate_series(FusionMethod(name), pairs, UncertaintySettings(), test_dates, sub)
+            written[name] = save_calibration(os.path.join(folder, f"calibration_{name}.json"), calibration)
+        else:
+            path = os.path.join(folder, "models", f"{name}.pt")
+            calibration = calibrate_series(FusionMethod("model", path, device=device), pairs, UncertaintySettings(),
+                                           test_dates, sub)
+            written[name] = store_in_model_file(path, calibration)
+    return written

@@ -7,6 +7,7 @@ from qgis.core import QgsApplication, QgsProcessingException
 
 from helpers import write_tif
 from lst_fusion_plugin.common.raster_io import read_array, read_grid
+from lst_fusion_plugin.evaluation.conformal import load_calibration
 from lst_fusion_plugin.simulation.simulate import simulate_series
 
 
@@ -88,3 +89,14 @@ def test_fuse_output_uncertainty_needs_a_calibrated_model(processing, sim, tmp_p
             "COARSE_TARGET": sim.coarse_on_fine["2023-06-21"], "DEVICE": 1, "OUTPUT": str(tmp_path / "p.tif"),
             "OUTPUT_UNCERTAINTY": str(tmp_path / "u.tif")})
     assert os.path.exists(tmp_path / "p.tif") and not os.path.exists(tmp_path / "u.tif")
+
+
+def test_experiment_calibrates_classical_methods_on_its_test_dates(processing, sim, tmp_path):
+    result = processing.run("lstfusion:experiment", {
+        "PAIRS": sim.pairs, "METHODS": [0, 1], "TEST_DATES": "2023-06-25,2023-07-01", "RATIO": 0.03,
+        "UNCERTAINTY": True, "OUTPUT_FOLDER": str(tmp_path)})
+    assert result["BEST_METHOD"] in ("starfm", "estarfm")
+    for name in ("starfm", "estarfm"):
+        calibration = load_calibration(str(tmp_path / f"calibration_{name}.json"))
+        assert calibration.method == name and set(calibration.dates) <= {"2023-06-25", "2023-07-01"}
+        assert calibration.dates and calibration.quantile(0.9) > 0
