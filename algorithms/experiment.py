@@ -11,7 +11,7 @@ from ..common.errors import InputError
 from ..common.pairs import read_pairs
 from ..workflows.experiment import ExperimentConfig, run_experiment, select_test_dates
 from ..workflows.methods import CLASSICAL
-from ..workflows.uncertainty import calibrate_experiment
+from ..workflows.calibration import calibrate_experiment
 from . import uncertainty_common as uc
 from ..models.deep.architectures import model_names
 from .base import LstFusionAlgorithm

@@ -6,7 +6,8 @@ from qgis.core import (QgsProcessingException, QgsProcessingOutputFile, QgsProce
                        QgsProcessingParameterFolderDestination, QgsProcessingParameterString)
 
 from ..workflows.fuse_series import output_name, parse_date_selection, plan_series, run_series
-from ..workflows.uncertainty import UncertaintySettings, series_predictor
+from ..workflows.calibration import series_predictor
+from ..workflows.uncertainty import UncertaintySettings
 from ..common.raster_io import read_units
 from ..common.pairs import read_pairs
 from ..workflows.methods import CLASSICAL, FusionMethod

@@ -8,7 +8,8 @@ from qgis.core import (QgsProcessingOutputNumber, QgsProcessingParameterBoolean,
 from ..models.deep.train import TrainConfig, train_model
 from ..models.deep.architectures import get_spec, model_names
 from ..common.pairs import read_pairs
-from ..workflows.uncertainty import UncertaintySettings, calibrate_model_file
+from ..workflows.calibration import calibrate_model_file
+from ..workflows.uncertainty import UncertaintySettings
 from . import uncertainty_common as uc
 from .base import LstFusionAlgorithm
 from .deep_common import advanced, device_name, device_parameter, json_object

@@ -6,7 +6,7 @@ from qgis.core import (QgsProcessingException, QgsProcessingParameterBoolean, Qg
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination)
 
 from ..evaluation.conformal import DEFAULT_LEVEL, LEVELS
-from ..workflows.uncertainty import write_model_uncertainty as write_model_uncertainty_file
+from ..workflows.calibration import write_model_uncertainty as write_model_uncertainty_file
 from ..workflows.uncertainty import write_prediction_uncertainty as write_prediction_uncertainty_file
 from .deep_common import advanced
 

@@ -34,8 +34,8 @@ from lst_fusion_plugin.simulation.simulate import simulate_series  # noqa: E402
 from lst_fusion_plugin.workflows.cloud_fill import OBSERVED, SPATIAL, TEMPORAL  # noqa: E402
 from lst_fusion_plugin.workflows.fuse_series import plan_series, run_series  # noqa: E402
 from lst_fusion_plugin.workflows.methods import FusionMethod  # noqa: E402
-from lst_fusion_plugin.workflows.uncertainty import (UncertaintySettings, calibrate_model_file,  # noqa: E402
-                                                     series_predictor, sidecar_paths)
+from lst_fusion_plugin.workflows.calibration import calibrate_model_file, series_predictor  # noqa: E402
+from lst_fusion_plugin.workflows.uncertainty import UncertaintySettings, sidecar_paths  # noqa: E402
 
 HALF_WINDOW = {"estarfm": 10, "starfm": 10}
 

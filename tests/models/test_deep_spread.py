@@ -12,8 +12,8 @@ from lst_fusion_plugin.common.raster_io import read_array
 from lst_fusion_plugin.models.deep.model_file import load_model, save_model
 from lst_fusion_plugin.models.deep.spread import SPREAD_FLOOR, write_deep_spread
 from lst_fusion_plugin.simulation.simulate import simulate_series
-from lst_fusion_plugin.workflows.uncertainty import (UncertaintySettings, calibrate_model_file, model_calibration,
-                                                     write_model_uncertainty)
+from lst_fusion_plugin.workflows.calibration import calibrate_model_file, model_calibration, write_model_uncertainty
+from lst_fusion_plugin.workflows.uncertainty import UncertaintySettings
 
 pytest.importorskip("torch")
 SHIPPED = os.path.join(REPO, "resources", "models", "edcstfn_default.pt")

@@ -17,7 +17,8 @@ from lst_fusion_plugin.simulation.simulate import simulate_series
 from lst_fusion_plugin.workflows.cloud_fill import NOT_PREDICTED, OBSERVED, SPATIAL, TEMPORAL, fill_coarse_target
 from lst_fusion_plugin.workflows.fuse_series import plan_series, run_series
 from lst_fusion_plugin.workflows.methods import FusionMethod
-from lst_fusion_plugin.workflows.uncertainty import (UncertaintySettings, series_predictor, sidecar_paths)
+from lst_fusion_plugin.workflows.calibration import series_predictor
+from lst_fusion_plugin.workflows.uncertainty import UncertaintySettings, sidecar_paths
 
 D = dt.date
 
