@@ -9,8 +9,10 @@ from .base import LstFusionAlgorithm
 
 ALIGN_HINT = ("All inputs must share one fine grid: put the coarse rasters on the fine raster's grid "
               "with 'Align raster to fine grid' (lstfusion:aligntofine) first.")
-UNCERTAINTY_HELP = ("\n\nOUTPUT_UNCERTAINTY (optional) needs the CALIBRATION file (calibration.json) that "
-                    "'Fuse a series' writes with UNCERTAINTY for the same method. " + uncertainty_common.HELP)
+UNCERTAINTY_HELP = ("\n\nOUTPUT_UNCERTAINTY (optional) needs a CALIBRATION file of the same method and half "
+                    "window: calibration.json of 'Fuse a series' with UNCERTAINTY, or "
+                    "calibration_<method>.json of 'Compare methods on held-out dates' with UNCERTAINTY. "
+                    + uncertainty_common.HELP)
 
 
 class ClassicalFusionAlgorithm(LstFusionAlgorithm):

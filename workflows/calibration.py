@@ -29,7 +29,7 @@ from ..evaluation.conformal import (Calibration, calibrate, calibration_from_dic
                                     save_calibration, scores_of)
 from .fuse_series import plan_series
 from .methods import CLASSICAL, FusionMethod
-from .uncertainty import UncertainPredictor, UncertaintySettings, predict_date, write_half_width
+from .uncertainty import UncertainPredictor, UncertaintySettings, predict_date, spread_settings, write_half_width
 
 CALIBRATION_FILE = "calibration.json"
 BORROWED_GAPS = (0.1, 0.8)
@@ -88,7 +88,8 @@ def calibrate_series(method: FusionMethod, pairs: Sequence[PairRow], settings: U
     if not scores:
         raise InputError("None of the calibration dates could be predicted: the uncertainty cannot be calibrated.")
     return calibrate(np.concatenate(scores), np.concatenate(groups), method=method.label, dates=used,
-                     details={"fill_days": settings.fill_days, "pixels_per_date": settings.pixels_per_date})
+                     details={"fill_days": settings.fill_days, "pixels_per_date": settings.pixels_per_date,
+                              **spread_settings(method)})
 
 
 def _with_borrowed_clouds(plan: DatePlan, pairs: Sequence[PairRow], folder: str, tries: int = 10):

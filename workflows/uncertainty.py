@@ -18,6 +18,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from ..common.errors import InputError
 from ..common.pairs import DatePlan, PairRow
 from ..common.progress import Progress, ensure
 from ..common.raster_io import RasterWriter, open_raster, read_array, read_band, read_grid, remove_quietly
@@ -64,11 +65,7 @@ def method_spread(method: FusionMethod, plan: DatePlan, coarse_target: str, out_
                           device=method.device, progress=progress)
         return out_path
     from ..models.classical.spread import write_spread
-    if method.name == "starfm":
-        from ..models.classical.starfm import StarfmParams as Params
-    else:
-        from ..models.classical.estarfm import EstarfmParams as Params
-    params = Params(**method.settings)
+    params = _classical_params(method)
     paths = {}
     for i, ref in enumerate(refs):
         suffix = "" if i == 0 else str(i + 1)
@@ -76,6 +73,22 @@ def method_spread(method: FusionMethod, plan: DatePlan, coarse_target: str, out_
     paths["COARSE_TARGET"] = coarse_target
     return write_spread(paths, out_path, params.half_window, params.tile_size,
                         (params.valid_min, params.valid_max), progress)
+
+
+def _classical_params(method: FusionMethod):
+    """StarfmParams or EstarfmParams of a classical method's settings."""
+    if method.name == "starfm":
+        from ..models.classical.starfm import StarfmParams as Params
+    else:
+        from ..models.classical.estarfm import EstarfmParams as Params
+    return Params(**method.settings)
+
+
+def spread_settings(method: FusionMethod) -> dict:
+    """The settings a classical raw spread depends on ({} for deep models), kept with a calibration."""
+    if method.name == "model":
+        return {}
+    return {"half_window": _classical_params(method).half_window}
 
 
 def predict_date(method: FusionMethod, plan: DatePlan, pairs: Sequence[PairRow], out_path: str,
@@ -172,6 +185,10 @@ def write_prediction_uncertainty(paths: dict, half_window: int, tile_size: int, 
     from ..models.classical.spread import write_spread
     calibration = load_calibration(calibration_path)
     calibration.quantile(level)
+    calibrated = calibration.details.get("half_window", half_window)
+    if calibrated != half_window:
+        raise InputError(f"{calibration_path} was calibrated with a half window of {calibrated} pixels, this "
+                         f"run uses {half_window}: use the same half window, or calibrate with it.")
     raw = os.path.splitext(out_path)[0] + ".partial_spread.tif"
     try:
         write_spread(paths, raw, half_window, tile_size, valid_range, progress)

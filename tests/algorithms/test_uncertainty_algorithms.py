@@ -100,3 +100,20 @@ def test_experiment_calibrates_classical_methods_on_its_test_dates(processing, s
         calibration = load_calibration(str(tmp_path / f"calibration_{name}.json"))
         assert calibration.method == name and set(calibration.dates) <= {"2023-06-25", "2023-07-01"}
         assert calibration.dates and calibration.quantile(0.9) > 0
+
+
+def test_a_calibration_of_another_half_window_is_refused(processing, sim, tmp_path):
+    from lst_fusion_plugin.common.pairs import read_pairs
+    from lst_fusion_plugin.evaluation.conformal import save_calibration
+    from lst_fusion_plugin.workflows.calibration import calibrate_series
+    from lst_fusion_plugin.workflows.methods import FusionMethod
+    from lst_fusion_plugin.workflows.uncertainty import UncertaintySettings
+    method = FusionMethod("starfm", settings={"half_window": 4})
+    calibration = calibrate_series(method, read_pairs(sim.pairs), UncertaintySettings(calibration_dates=3))
+    assert calibration.details["half_window"] == 4
+    path = save_calibration(str(tmp_path / "c.json"), calibration)
+    with pytest.raises(QgsProcessingException, match="half window of 4 pixels, this run uses 15"):
+        processing.run("lstfusion:starfm", {
+            "FINE_REF": sim.fine["2023-06-19"], "COARSE_REF": sim.coarse_on_fine["2023-06-19"],
+            "COARSE_TARGET": sim.coarse_on_fine["2023-06-21"], "OUTPUT": str(tmp_path / "p.tif"),
+            "OUTPUT_UNCERTAINTY": str(tmp_path / "u.tif"), "CALIBRATION": path})
