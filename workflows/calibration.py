@@ -129,11 +129,11 @@ def series_predictor(method: FusionMethod, pairs: Sequence[PairRow], folder: str
     """The per-date predictor of fuseseries and the calibration file it uses (None without uncertainty).
 
     Without ``uncertainty`` and cloud filling: ``method.predict``. With
-    ``uncertainty``: the calibration is ``calibration_path`` when given, else
-    ``folder``/calibration.json from an earlier run (unless ``overwrite``), else
-    made now by :func:`calibrate_series` and written there.
-    For a deep model the calibration stored in its model file (see
-    :func:`calibrate_model_file`) comes before ``folder``/calibration.json.
+    ``uncertainty``: the calibration is ``calibration_path`` when given, else (deep
+    models) the one stored in the model file (:func:`calibrate_model_file`), else
+    ``folder``/calibration.json of an earlier run of the same method and half
+    window (unless ``overwrite``), else made now by :func:`calibrate_series` and
+    written there.
     """
     progress = ensure(progress)
     if not uncertainty and settings.fill_days <= 0:
@@ -142,14 +142,18 @@ def series_predictor(method: FusionMethod, pairs: Sequence[PairRow], folder: str
     if uncertainty:
         if calibration_path:
             calibration = load_calibration(calibration_path)
-        elif method.name == "model" and model_calibration(method.model_file) is not None:
+        elif method.name == "model":
             calibration = model_calibration(method.model_file)
-            progress.info(f"Uncertainty calibrated on the model's held-out dates {', '.join(calibration.dates)}.")
-        else:
+            if calibration is not None:
+                progress.info(f"Uncertainty calibrated on the model's held-out dates {', '.join(calibration.dates)}.")
+        if calibration is None:
             calibration_path = os.path.join(folder, CALIBRATION_FILE)
             if os.path.exists(calibration_path) and not overwrite:
                 calibration = load_calibration(calibration_path)
-            else:
+                if (calibration.method, calibration.details.get("half_window")) != (
+                        method.label, spread_settings(method).get("half_window")):
+                    calibration = None  # an earlier run of another method or window: calibrate anew
+            if calibration is None:
                 calibration = calibrate_series(method, pairs, settings, held_out_dates(method, progress),
                                                progress=progress)
                 save_calibration(calibration_path, calibration)

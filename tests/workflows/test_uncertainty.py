@@ -172,3 +172,22 @@ def test_cloud_filling_alone_writes_quality_codes_but_no_uncertainty(sim, tmp_pa
     assert set(np.unique(codes)) <= {NOT_PREDICTED, OBSERVED, TEMPORAL, SPATIAL}
     assert ((codes == TEMPORAL) | (codes == SPATIAL)).any()
     assert sorted(os.listdir(tmp_path)) == [f"lst_{cloudy}.tif", f"lst_{cloudy}_quality.tif", "series.csv", "series.vrt"]
+
+
+def test_a_calibration_is_reused_by_the_same_method_only(sim, tmp_path):
+    pairs = read_pairs(sim.pairs)
+    settings = UncertaintySettings(calibration_dates=3)
+    starfm = FusionMethod("starfm", settings={"half_window": 4})
+    _, path = series_predictor(starfm, pairs, str(tmp_path), True, settings)
+    with open(path) as handle:
+        text = handle.read()
+    with open(path, "w") as handle:  # mark the file: a reused calibration keeps the mark
+        handle.write(text.replace('"pixels_per_date": 2000', '"pixels_per_date": 7'))
+    predictor, _ = series_predictor(starfm, pairs, str(tmp_path), True, settings)
+    assert predictor.calibration.details["pixels_per_date"] == 7
+    predictor, _ = series_predictor(starfm, pairs, str(tmp_path), True, settings, overwrite=True)
+    assert predictor.calibration.details["pixels_per_date"] == 2000
+    wider = FusionMethod("starfm", settings={"half_window": 5})
+    predictor, _ = series_predictor(wider, pairs, str(tmp_path), True, settings)
+    assert predictor.calibration.details["half_window"] == 5
+    assert load_calibration(path).details["half_window"] == 5
