@@ -3,7 +3,8 @@
 Inputs are the method's own: the reference pairs (F_i, C_i) and the coarse
 target C0, read tile by tile with the method's halo ``h``. Over the
 (2h + 1) x (2h + 1) window of a centre, among the pixels valid in every
-input (the pixels both methods draw their neighbours from):
+input (all of them, not only the similar pixels the methods select: box
+sums, which leave the methods' kernels untouched):
 
 - ``B``, the spread of the neighbours' predictions: each neighbour k predicts
   the centre's change as its coarse change C0_k - C_i,k; B = sum_i T_i std(C0 - C_i);
