@@ -13,7 +13,7 @@ gets a quality code (one byte):
     3 SPATIAL         the coarse target was filled spatially
 
 and a fill spread (K): for a temporal fill, ``2 sqrt(w (1 - w)) |C_after - C_before|``
-(w: the interpolation weight; 0 next to a clear day, largest half-way); for a
+(w: the interpolation weight; small next to a clear day, largest half-way); for a
 spatial fill, the standard deviation of the date's coarse values; 0 where
 observed. It widens the interval where the coarse value was made up.
 """
