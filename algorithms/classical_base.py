@@ -3,6 +3,7 @@ from qgis.core import (QgsProcessingOutputNumber, QgsProcessingParameterNumber, 
                        QgsProcessingParameterRasterLayer, QgsProcessingParameterString)
 
 from ..common.raster_io import read_units
+from . import uncertainty_common
 from .base import LstFusionAlgorithm
 from .layer_names import dated_name, name_loaded_layer
 
@@ -12,6 +13,10 @@ RANGE_HINT = ("Input pixels outside the physically possible range 150-400 K are 
               "how many); the valid range (250-350 K by default) only revises predictions that leave "
               "it, as the original code does, so polar or night scenes keep their pixels.")
 """Its numbers are models.classical.tiled.PHYSICAL_RANGE_K (a test keeps them equal)."""
+UNCERTAINTY_HELP = ("\n\nOUTPUT_UNCERTAINTY (optional) needs a CALIBRATION file of the same method and half "
+                    "window: calibration.json of 'Fuse a series' with UNCERTAINTY, or "
+                    "calibration_<method>.json of 'Compare methods on held-out dates' with UNCERTAINTY. "
+                    + uncertainty_common.HELP)
 
 
 class ClassicalFusionAlgorithm(LstFusionAlgorithm):
@@ -76,6 +81,22 @@ class ClassicalFusionAlgorithm(LstFusionAlgorithm):
             "valid_max": self.parameterAsDouble(parameters, self.VALID_MAX, context),
             "tile_size": self.parameterAsInt(parameters, self.TILE_SIZE, context),
         }
+
+    def optional_raster(self, parameters, name: str, context) -> str:
+        """The source of an optional raster parameter, '' when it is not set."""
+        layer = self.parameterAsRasterLayer(parameters, name, context)
+        if layer is None and not str(parameters.get(name) or "").strip():
+            return ""
+        return self.raster_source(parameters, name, context)
+
+    def add_uncertainty_output(self) -> None:
+        """OUTPUT_UNCERTAINTY (optional), CALIBRATION and INTERVAL_LEVEL (see uncertainty_common)."""
+        uncertainty_common.add_prediction_parameters(self)
+
+    def write_uncertainty(self, parameters, context, paths: dict, params, outputs: dict, progress) -> dict:
+        """Write OUTPUT_UNCERTAINTY when asked (the inputs' ``paths`` in kernel order); ``outputs`` completed."""
+        return uncertainty_common.write_prediction_uncertainty(self, parameters, context, paths, params,
+                                                               outputs, progress)
 
     def finish(self, parameters, context, output: str, result: dict, label: str, date=None) -> dict:
         """Name the output 'label YYYY-MM-DD' (the target date: ``date``, else the coarse target's),

@@ -61,7 +61,7 @@ class Download(LstFusionAlgorithm):
             self.PRODUCTS, self.tr("Products"), options=[p.label for p in PRODUCTS], allowMultiple=True,
             defaultValue=DEFAULT_PRODUCTS))
         self.addParameter(QgsProcessingParameterNumber(
-            self.MAX_CLOUD, self.tr("Largest Landsat scene cloud cover (%)"), QgsProcessingParameterNumber.Double,
+            self.MAX_CLOUD, self.tr("Largest Landsat scene cloud cover (%)"), QgsProcessingParameterNumber.Type.Double,
             defaultValue=50.0, minValue=0.0, maxValue=100.0))
         self.addParameter(QgsProcessingParameterString(self.STAC_API, self.tr("STAC API"), defaultValue=DEFAULT_API))
         token = QgsProcessingParameterString(

@@ -4,7 +4,7 @@ from qgis.core import QgsProcessingOutputNumber, QgsProcessingParameterBoolean
 from ..common.dates import parse_user_date
 from ..common.errors import InputError
 from ..models.classical.estarfm import EstarfmParams, check_second_pair, run_estarfm
-from .classical_base import ALIGN_HINT, RANGE_HINT, ClassicalFusionAlgorithm
+from .classical_base import ALIGN_HINT, RANGE_HINT, UNCERTAINTY_HELP, ClassicalFusionAlgorithm
 
 
 class Estarfm(ClassicalFusionAlgorithm):
@@ -40,7 +40,8 @@ class Estarfm(ClassicalFusionAlgorithm):
             "given; when all three are known the target must lie between the reference dates. "
             "Units are kept; temperature settings are in K. No-data pixels are never used; the "
             "output is no-data where any input is no-data. Runs tile by tile; the "
-            "result does not depend on the tile size.")
+            "result does not depend on the tile size."
+            + UNCERTAINTY_HELP)
 
     HELP_ARGS = {"align_hint": ALIGN_HINT, "range_hint": RANGE_HINT}
 
@@ -63,6 +64,7 @@ class Estarfm(ClassicalFusionAlgorithm):
                         minimum=1e-6, maximum=0.999)
         self.add_number(self.MAX_CONVERSION, "Largest conversion coefficient", 5.0, minimum=0.01)
         self.add_output()
+        self.add_uncertainty_output()
         self.addOutput(QgsProcessingOutputNumber(
             self.FALLBACK_FRACTION, self.tr("Fraction of predicted pixels with too few similar pixels")))
 
@@ -101,4 +103,6 @@ class Estarfm(ClassicalFusionAlgorithm):
         outputs = self.finish(parameters, context, output, result,
                               "ubESTARFM" if params.bias_correction else "ESTARFM", dates[2])
         outputs[self.FALLBACK_FRACTION] = fallback
-        return outputs
+        paths = {name: self.optional_raster(parameters, name, context) for name in
+                 (self.FINE_REF, self.COARSE_REF, self.FINE_REF2, self.COARSE_REF2, self.COARSE_TARGET)}
+        return self.write_uncertainty(parameters, context, paths, params, outputs, progress)

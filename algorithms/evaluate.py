@@ -47,6 +47,9 @@ class Evaluate(LstFusionAlgorithm):
     OUTPUT_ERROR = "OUTPUT_ERROR"
     UNITS = "UNITS"
     USED_DATA_RANGE = "USED_DATA_RANGE"
+    UNCERTAINTY = "UNCERTAINTY"
+    COVERAGE = "COVERAGE"
+    MEAN_WIDTH = "MEAN_WIDTH"
 
     NAME = "evaluate"
     DISPLAY_NAME = "Evaluate prediction accuracy"
@@ -66,7 +69,10 @@ class Evaluate(LstFusionAlgorithm):
             "metric is computed and ERGAS is left out (NaN), with a line in the log and the report.\n\n"
             "Writes a table (.csv or .json by extension), a self-contained HTML report (metric "
             "table with definitions, maps, density scatter plot, error histogram) and optionally "
-            "the error raster P - R.")
+            "the error raster P - R.\n\n"
+            "With UNCERTAINTY (an interval half-width raster in K, e.g. <name>_uncertainty.tif of "
+            "'Fuse a series'), also COVERAGE, the share of pixels whose reference lies within "
+            "prediction +- half-width, and MEAN_WIDTH, the mean full interval width (K).")
     HELP_ARGS = {"ratio": f"{LANDSAT_MODIS_RATIO:g}"}
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS's name)
@@ -100,6 +106,12 @@ class Evaluate(LstFusionAlgorithm):
             self.addOutput(QgsProcessingOutputNumber(name, self.tr("{name} ({definition})").format(
                 name=name, definition=DEFINITIONS[name][0])))
         self.addOutput(QgsProcessingOutputNumber(self.USED_DATA_RANGE, self.tr("Data range L used for PSNR and SSIM")))
+        self.addParameter(QgsProcessingParameterRasterLayer(
+            self.UNCERTAINTY, self.tr("Uncertainty raster (interval half-width, K), for COVERAGE and MEAN_WIDTH"),
+            optional=True))
+        self.addOutput(QgsProcessingOutputNumber(self.COVERAGE,
+                                                 self.tr("Share of reference pixels inside the intervals")))
+        self.addOutput(QgsProcessingOutputNumber(self.MEAN_WIDTH, self.tr("Mean interval width (2 x half-width)")))
         self.addOutput(QgsProcessingOutputString(self.UNITS, self.tr("Units of both rasters (kelvin/celsius)")))
 
     def process(self, parameters, context, feedback, progress):
@@ -138,7 +150,21 @@ class Evaluate(LstFusionAlgorithm):
                               + self.parameterAsRasterLayer(parameters, self.PREDICTION, context).name())
             if context.willLoadLayerOnCompletion(error):
                 context.layerToLoadOnCompletionDetails(error).setPostProcessor(StyleLoader.create(ERROR_STYLE))
+        outputs.update(self.interval_outputs(parameters, context, feedback, prediction, reference, mask, band))
         return outputs
+
+    def interval_outputs(self, parameters, context, feedback, prediction, reference, mask, band) -> dict:
+        """COVERAGE and MEAN_WIDTH of the intervals of an UNCERTAINTY raster (empty dict without one)."""
+        if not parameters.get(self.UNCERTAINTY):
+            return {}
+        from ..evaluation.conformal import interval_scores_files
+        uncertainty = self.raster_source(parameters, self.UNCERTAINTY, context)
+        scores = interval_scores_files(prediction, reference, uncertainty, mask, band)
+        feedback.pushInfo(self.tr("Intervals: {coverage:.1f} % of {pixels} pixels covered; mean width "
+                                  "{width:.3f} (half-width {half:.3f}).").format(
+            coverage=100 * scores["coverage"], pixels=scores["pixels"], width=scores["mean_width"],
+            half=scores["mean_half_width"]))
+        return {self.COVERAGE: scores["coverage"], self.MEAN_WIDTH: scores["mean_width"]}
 
     def ergas_ratio(self, parameters, context, feedback, fine_path: str) -> Optional[float]:
         """The ERGAS ratio from RATIO, else from COARSE's pixel size; None (logged) when neither is given."""

@@ -12,6 +12,8 @@ from ..evaluation.metrics import LANDSAT_MODIS_RATIO
 from ..common.pairs import read_pairs
 from ..workflows.experiment import ExperimentConfig, run_experiment, select_test_dates
 from ..models.registry import method_names
+from ..workflows.calibration import calibrate_experiment
+from . import uncertainty_common as uc
 from .base import LstFusionAlgorithm
 from .deep_common import device_name, device_parameter, json_object
 
@@ -53,7 +55,11 @@ class Experiment(LstFusionAlgorithm):
             "fine image.\n\nWrites the trained models (models/), the predictions (predictions/), "
             "comparison.csv (mean and standard deviation per method), comparison_per_date.csv and "
             "comparison_report.html. SUMMARY holds the per-method table as JSON (handy with "
-            "qgis_process --json).")
+            "qgis_process --json).\n\n"
+            "UNCERTAINTY: each method is then also calibrated on the test dates (split conformal): "
+            "calibration_<method>.json for the classical methods (the CALIBRATION of starfm, estarfm "
+            "and fuseseries), inside models/<name>.pt for the deep models (used by fuse and fuseseries). "
+            + uc.HELP)
 
     def method_choices(self):
         """Options of METHODS: the classical methods, then the registered deep models."""
@@ -98,6 +104,8 @@ class Experiment(LstFusionAlgorithm):
         self.add_advanced(QgsProcessingParameterNumber(
             self.RATIO, self.tr("ERGAS ratio: fine / coarse pixel size"), QgsProcessingParameterNumber.Type.Double,
             defaultValue=LANDSAT_MODIS_RATIO, minValue=1e-6, maxValue=1.0))
+        self.add_advanced(QgsProcessingParameterBoolean(
+            uc.UNCERTAINTY, self.tr("Calibrate each method's uncertainty on the test dates"), False))
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Output folder")))
         self.addOutput(QgsProcessingOutputFile(self.REPORT, self.tr("HTML report")))
         self.addOutput(QgsProcessingOutputFile(self.TABLE, self.tr("Per-method table")))
@@ -130,7 +138,13 @@ class Experiment(LstFusionAlgorithm):
             device_name(self.parameterAsEnum(parameters, self.DEVICE, context)),
             self.parameterAsDouble(parameters, self.RATIO, context))
         folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
-        result = run_experiment(pairs_path, folder, config, progress)
+        calibrate = self.parameterAsBoolean(parameters, uc.UNCERTAINTY, context)
+        result = run_experiment(pairs_path, folder, config, progress.sub(0, 80) if calibrate else progress)
+        if calibrate:
+            for name, path in calibrate_experiment(pairs_path, folder, methods, test_dates, config.device,
+                                                   progress.sub(80, 100)).items():
+                feedback.pushInfo(self.tr("Uncertainty of {name} calibrated on the test dates: {path}").format(
+                    name=name, path=path))
         feedback.pushInfo(self.tr("Lowest mean RMSE: {best}. Report: {report}").format(
             best=result.best, report=result.report))
         summary = [{key: row[key] for key in ("method", "dates", "RMSE_mean", "SSIM_mean", "PSNR_mean",

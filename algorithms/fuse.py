@@ -9,6 +9,7 @@ from ..models.deep.predict import fuse_paths
 from ..common.raster_io import read_units
 from ..models.deep.architectures import get_spec, model_names
 from .base import LstFusionAlgorithm
+from . import uncertainty_common as uc
 from .deep_common import SHIPPED_FOLDER, device_name, device_parameter, shipped_model
 from .layer_names import dated_name, name_loaded_layer
 
@@ -48,7 +49,11 @@ class FuseDeep(LstFusionAlgorithm):
             + "); the model then combines its two predictions its own way (see its documentation).\n\n"
             "Scenes of any size are processed by tiles with a halo covering the model's receptive "
             "field, so the result equals an untiled prediction; tiles are batched on the GPU. An "
-            "output pixel is no-data when an input it needs is no-data.")
+            "output pixel is no-data when an input it needs is no-data.\n\n"
+            "OUTPUT_UNCERTAINTY (optional) uses the calibration stored in the model file by 'Train a "
+            "deep fusion model' with UNCERTAINTY (or a CALIBRATION file); its raw spread is the "
+            "disagreement of the two pairs' predictions plus test-time augmentation (flips), which "
+            "costs 4 (one pair) or 10 (two pairs) forward passes instead of 1 or 2. " + uc.HELP)
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS's name)
         """Parameters: MODEL_FILE, FINE_REF, COARSE_REF, COARSE_TARGET, [FINE_REF2, COARSE_REF2], DEVICE -> OUTPUT."""
@@ -73,6 +78,7 @@ class FuseDeep(LstFusionAlgorithm):
             QgsProcessingParameterNumber.Type.Integer, 0, minValue=0))
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Fused fine LST")))
         self.addOutput(QgsProcessingOutputNumber(self.VALID_FRACTION, self.tr("Fraction of valid pixels")))
+        uc.add_prediction_parameters(self)
 
     def process(self, parameters, context, feedback, progress):
         """Run the tiled prediction."""
@@ -104,4 +110,7 @@ class FuseDeep(LstFusionAlgorithm):
         label = get_spec(result["model"]).display_name.split(" (")[0]  # 'EDCSTFN (Tan et al. 2019)'
         name_loaded_layer(self, context, self.OUTPUT, output, dated_name(label, target.source(), target.name()))
         self.style_output(context, output, read_units(output) or "kelvin")
-        return {self.OUTPUT: output, self.VALID_FRACTION: result["valid_fraction"]}
+        outputs = {self.OUTPUT: output, self.VALID_FRACTION: result["valid_fraction"]}
+        return uc.write_model_uncertainty(self, parameters, context, model_file, {**{
+            name: self.raster_source(parameters, name, context)
+            for name in (self.FINE_REF, self.COARSE_REF, self.COARSE_TARGET)}, **optional}, outputs, progress)

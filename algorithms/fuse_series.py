@@ -5,11 +5,14 @@ from qgis.core import (QgsApplication, QgsProcessingException, QgsProcessingOutp
                        QgsProcessingParameterBoolean, QgsProcessingParameterEnum, QgsProcessingParameterFile,
                        QgsProcessingParameterFolderDestination, QgsProcessingParameterString)
 
-from ..workflows.fuse_series import parse_date_selection, plan_series, run_series
+from ..workflows.fuse_series import output_name, parse_date_selection, plan_series, run_series
+from ..workflows.calibration import series_predictor
+from ..workflows.uncertainty import UncertaintySettings
 from ..common.raster_io import read_units
 from ..common.pairs import read_pairs
 from ..models.registry import get_method, method_names
 from ..workflows.methods import FusionMethod
+from . import uncertainty_common as uc
 from .deep_common import device_name, device_parameter
 from .base import LST_STYLE, LstFusionAlgorithm
 from .compat import PARAMETER_ADVANCED
@@ -37,6 +40,7 @@ class FuseSeries(LstFusionAlgorithm):
     REUSED = "REUSED"
     SKIPPED = "SKIPPED"
     LOAD_SERIES = "LOAD_SERIES"
+    CALIBRATION_FILE = "CALIBRATION_FILE"
 
     METHODS = method_names(("classical", "model"))
     METHOD_LABELS = [get_method(name).label for name in METHODS]
@@ -57,7 +61,14 @@ class FuseSeries(LstFusionAlgorithm):
             "are kept unless OVERWRITE is set, so a cancelled run resumes where it stopped.\n\n"
             "In QGIS desktop the result is added to the project as a layer group with one day per layer "
             "(fixed time range) and one colour scale over the whole series: press play in the temporal "
-            "controller to animate it (LOAD_SERIES, advanced).")
+            "controller to animate it (LOAD_SERIES, advanced).\n\n"
+            "Cloudy coarse days: with FILL_DAYS > 0, coarse pixels missing on a target date are "
+            "interpolated in time between the nearest clear days at most FILL_DAYS away, then filled "
+            "spatially, and the date is predicted; <name>_quality.tif says per pixel 0 not predicted, "
+            "1 observed coarse, 2 coarse filled in time, 3 coarse filled spatially.\n\n"
+            "With UNCERTAINTY (STARFM, ESTARFM, ubESTARFM) each date also gets <name>_uncertainty.tif "
+            "and <name>_quality.tif; the calibration is written to calibration.json in the output "
+            "folder (reusable by starfm and estarfm). " + uc.HELP)
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS's name)
         """Parameters: PAIRS, METHOD, MODEL_FILE, DATES, OVERWRITE, DEVICE -> OUTPUT_FOLDER, VRT, INDEX."""
@@ -72,6 +83,7 @@ class FuseSeries(LstFusionAlgorithm):
         self.addParameter(QgsProcessingParameterBoolean(
             self.OVERWRITE, self.tr("Recompute dates already written"), defaultValue=False))
         self.addParameter(device_parameter(self.DEVICE, self.tr))
+        uc.add_series_parameters(self)
         load = QgsProcessingParameterBoolean(
             self.LOAD_SERIES, self.tr("Open the series as a temporal layer group (QGIS desktop)"), defaultValue=True)
         load.setFlags(load.flags() | PARAMETER_ADVANCED)
@@ -79,6 +91,7 @@ class FuseSeries(LstFusionAlgorithm):
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Output folder")))
         self.addOutput(QgsProcessingOutputFile(self.VRT, self.tr("Series VRT (one band per date)")))
         self.addOutput(QgsProcessingOutputFile(self.INDEX, self.tr("Series index (series.csv)")))
+        self.addOutput(QgsProcessingOutputFile(self.CALIBRATION_FILE, self.tr("Calibration of the uncertainty")))
         for name, label in ((self.PREDICTED, "Dates predicted"), (self.REUSED, "Dates kept from an earlier run"),
                             (self.SKIPPED, "Dates skipped")):
             self.addOutput(QgsProcessingOutputNumber(name, self.tr(label)))
@@ -110,15 +123,23 @@ class FuseSeries(LstFusionAlgorithm):
         targets = parse_date_selection(self.parameterAsString(parameters, self.DATES, context), pairs)
         plans = plan_series(pairs, method.pairs_needed(), targets, method.falls_back_to_one_pair())
         folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
-        result = run_series(plans, method.predict, folder,
-                            self.parameterAsBoolean(parameters, self.OVERWRITE, context), progress, pairs_path)
+        overwrite = self.parameterAsBoolean(parameters, self.OVERWRITE, context)
+        predictor, calibration = series_predictor(
+            method, pairs, folder, self.parameterAsBoolean(parameters, uc.UNCERTAINTY, context),
+            UncertaintySettings(level=self.parameterAsDouble(parameters, uc.INTERVAL_LEVEL, context),
+                                fill_days=self.parameterAsInt(parameters, uc.FILL_DAYS, context)),
+            self.parameterAsFile(parameters, uc.CALIBRATION, context) or None, overwrite, progress.sub(0, 30))
+        result = run_series(plans, predictor, folder, overwrite, progress.sub(30 if calibration else 0, 100),
+                            pairs_path)
         feedback.pushInfo(self.tr(
             "{predicted} date(s) predicted, {reused} kept from an earlier run, {skipped} skipped.").format(
             predicted=len(result["predicted"]), reused=len(result["reused"]), skipped=len(result["skipped"])))
         if result["vrt"]:
             self.write_default_styles([result["vrt"]], read_units(result["vrt"]) or "kelvin")
+            uc.write_sidecar_styles(os.path.join(folder, output_name(d))
+                                    for d in result["predicted"] + result["reused"])
             if self.parameterAsBoolean(parameters, self.LOAD_SERIES, context) and loads_results():
                 self.to_load = (folder, read_units(result["vrt"]) or "kelvin")
         return {self.OUTPUT_FOLDER: folder, self.VRT: result["vrt"], self.INDEX: result["index"],
                 self.PREDICTED: len(result["predicted"]), self.REUSED: len(result["reused"]),
-                self.SKIPPED: len(result["skipped"])}
+                self.SKIPPED: len(result["skipped"]), self.CALIBRATION_FILE: calibration}

@@ -1,6 +1,6 @@
 """lstfusion:starfm: STARFM fusion from one fine/coarse pair and the coarse target."""
 from ..models.classical.starfm import StarfmParams, run_starfm
-from .classical_base import ALIGN_HINT, RANGE_HINT, ClassicalFusionAlgorithm
+from .classical_base import ALIGN_HINT, RANGE_HINT, UNCERTAINTY_HELP, ClassicalFusionAlgorithm
 
 
 class Starfm(ClassicalFusionAlgorithm):
@@ -25,7 +25,8 @@ class Starfm(ClassicalFusionAlgorithm):
             "no-data are never used; the output is no-data where one "
             "of the three inputs is. The centre pixel is always one of its own similar pixels, so "
             "every other pixel gets a prediction. Runs tile by tile; the result does not depend "
-            "on the tile size.")
+            "on the tile size."
+            + UNCERTAINTY_HELP)
 
     HELP_ARGS = {"align_hint": ALIGN_HINT, "range_hint": RANGE_HINT}
 
@@ -40,6 +41,7 @@ class Starfm(ClassicalFusionAlgorithm):
         self.add_number(self.FINE_UNCERTAINTY, "Uncertainty of the fine LST (K)", 1.0, minimum=0.0)
         self.add_number(self.COARSE_UNCERTAINTY, "Uncertainty of the coarse LST (K)", 1.0, minimum=0.0)
         self.add_output()
+        self.add_uncertainty_output()
 
     def process(self, parameters, context, feedback, progress):
         """Read the parameters and run the STARFM engine."""
@@ -49,11 +51,11 @@ class Starfm(ClassicalFusionAlgorithm):
             coarse_uncertainty=self.parameterAsDouble(parameters, self.COARSE_UNCERTAINTY, context),
             **self.common_values(parameters, context))
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        result = run_starfm(self.raster_source(parameters, self.FINE_REF, context),
-                            self.raster_source(parameters, self.COARSE_REF, context),
-                            self.raster_source(parameters, self.COARSE_TARGET, context),
-                            output, params, progress)
+        paths = {name: self.raster_source(parameters, name, context)
+                 for name in (self.FINE_REF, self.COARSE_REF, self.COARSE_TARGET)}
+        result = run_starfm(*paths.values(), output, params, progress)
         feedback.pushInfo(self.tr("{percent:.1f} % of the pixels predicted; {revised} revised for leaving the "
                                   "valid range.").format(percent=100 * result["valid_fraction"],
                                                          revised=result["revised"]))
-        return self.finish(parameters, context, output, result, "STARFM")
+        return self.write_uncertainty(parameters, context, paths, params,
+                                      self.finish(parameters, context, output, result, "STARFM"), progress)

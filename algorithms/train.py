@@ -7,6 +7,10 @@ from qgis.core import (QgsProcessingOutputNumber, QgsProcessingParameterBoolean,
 
 from ..models.deep.train import TrainConfig, train_model
 from ..models.registry import get_method, method_names
+from ..common.pairs import read_pairs
+from ..workflows.calibration import calibrate_model_file
+from ..workflows.uncertainty import UncertaintySettings
+from . import uncertainty_common as uc
 from .base import LstFusionAlgorithm
 from .deep_common import device_name, device_parameter, json_object
 
@@ -78,7 +82,10 @@ class TrainModel(LstFusionAlgorithm):
             "reconstruction of STTFN (no public code): forward and backward networks and a per-pixel "
             "spatio-temporal consistency weighting as in the paper, layer sizes ours.\n\n"
             "DEVICE auto uses a CUDA GPU when PyTorch sees one (with mixed precision). Training at the "
-            "survey's size is a GPU job; on a CPU use few epochs or a small area.")
+            "survey's size is a GPU job; on a CPU use few epochs or a small area.\n\n"
+            "UNCERTAINTY: after training, the model predicts its validation dates (never trained on) and "
+            "the split-conformal calibration of its uncertainty is stored in the model file, for "
+            "OUTPUT_UNCERTAINTY of 'Fuse with a deep model' and UNCERTAINTY of 'Fuse a series'.")
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS's name)
         """Parameters: PAIRS, MODEL, DEVICE, training options -> OUTPUT (model file)."""
@@ -132,6 +139,9 @@ class TrainModel(LstFusionAlgorithm):
         self.addParameter(QgsProcessingParameterFile(
             self.INITIAL_MODEL, self.tr("Initial model to fine-tune (.pt; empty = random initialisation)"),
             extension="pt", optional=True))
+        self.add_advanced(QgsProcessingParameterBoolean(
+            uc.UNCERTAINTY, self.tr("Calibrate the uncertainty on the validation dates (stored in the model file)"),
+            False))
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT, self.tr("Model file"), fileFilter="Model files (*.pt)"))
         self.addOutput(QgsProcessingOutputNumber(self.VALIDATION_RMSE, self.tr("Validation RMSE")))
@@ -163,7 +173,11 @@ class TrainModel(LstFusionAlgorithm):
             max_seconds=60.0 * self.parameterAsDouble(parameters, self.TIME_BUDGET, context))
         output = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
         pairs = self.parameterAsFile(parameters, self.PAIRS, context)
-        summary = train_model(pairs, output, config, progress)
+        calibrate = self.parameterAsBool(parameters, uc.UNCERTAINTY, context)
+        summary = train_model(pairs, output, config, progress.sub(0, 85) if calibrate else progress)
+        if calibrate:
+            calibrate_model_file(output, read_pairs(pairs), UncertaintySettings(), config.device,
+                                 progress.sub(85, 100))
         rmse = summary["validation_rmse"]
         feedback.pushInfo(self.tr("Model written to {output} (best epoch {best} of {epochs}{validation}).").format(
             output=output, best=summary["best_epoch"], epochs=summary["epochs_run"],
