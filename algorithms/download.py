@@ -1,5 +1,5 @@
 """lstfusion:download: MODIS and Landsat LST windows of an area from a STAC catalogue."""
-from qgis.core import (QgsCoordinateReferenceSystem, QgsProcessingException, QgsProcessingOutputFile,
+from qgis.core import (QgsProcessingException, QgsProcessingOutputFile,
                        QgsProcessingOutputFolder, QgsProcessingOutputNumber, QgsProcessingParameterEnum,
                        QgsProcessingParameterExtent,
                        QgsProcessingParameterFolderDestination, QgsProcessingParameterNumber,
@@ -9,6 +9,7 @@ from ..preprocessing.stac_catalogue import DEFAULT_API, PRODUCTS
 from ..common.dates import parse_user_date
 from ..preprocessing.stac_download import AUTO, DownloadRequest, download
 from .base import LstFusionAlgorithm
+from .compat import WKT_PREFERRED_GDAL
 
 DEFAULT_PRODUCTS = [0, 4, 5]
 """MODIS Terra day, Landsat 9 and Landsat 8."""
@@ -84,7 +85,7 @@ class Download(LstFusionAlgorithm):
         token = self.parameterAsString(parameters, self.TOKEN_URL, context).strip()
         request = DownloadRequest(
             area=(rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum()),
-            area_crs=crs.toWkt(QgsCoordinateReferenceSystem.WKT_PREFERRED_GDAL) if crs.isValid() else "",
+            area_crs=crs.toWkt(WKT_PREFERRED_GDAL) if crs.isValid() else "",
             start=self.date(parameters, self.START_DATE, context),
             end=self.date(parameters, self.END_DATE, context),
             products=[PRODUCTS[i].key for i in self.parameterAsEnums(parameters, self.PRODUCTS, context)],

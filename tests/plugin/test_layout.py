@@ -55,7 +55,9 @@ def imports_of(module: str, path: str, known) -> set:
                 target = node.module[len("lst_fusion_plugin"):].lstrip(".")
             else:
                 continue
-            names = [f"{target}.{alias.name}".lstrip(".") for alias in node.names] + [target]
+            names = [f"{target}.{alias.name}".lstrip(".") for alias in node.names]
+            if any(name not in known for name in names):  # a name defined in the module ``target``
+                names.append(target)
         elif isinstance(node, ast.Import):
             names = [a.name[len("lst_fusion_plugin"):].lstrip(".") for a in node.names
                      if a.name.startswith("lst_fusion_plugin.")]
