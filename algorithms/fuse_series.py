@@ -7,8 +7,10 @@ from ..workflows.fuse_series import parse_date_selection, plan_series, run_serie
 from ..common.raster_io import read_units
 from ..common.pairs import read_pairs
 from ..workflows.methods import CLASSICAL, FusionMethod
+from ..workflows.cluster import open_runner
 from .deep_common import device_name, device_parameter
 from .base import LstFusionAlgorithm
+from .cluster_param import CLUSTER, CLUSTER_HELP, cluster_parameter
 
 
 class FuseSeries(LstFusionAlgorithm):
@@ -44,7 +46,8 @@ class FuseSeries(LstFusionAlgorithm):
             "it. Dates that cannot be predicted are skipped, and the log says why.\n\n"
             "Writes lst_YYYY-MM-DD.tif per date, series.csv (what was done for each date) and "
             "series.vrt, one band per date with the date as band description. Dates already written "
-            "are kept unless OVERWRITE is set, so a cancelled run resumes where it stopped.")
+            "are kept unless OVERWRITE is set, so a cancelled run resumes where it stopped. On a cluster "
+            "each date is one unit of work." + CLUSTER_HELP)
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS's name)
         """Parameters: PAIRS, METHOD, MODEL_FILE, DATES, OVERWRITE, DEVICE -> OUTPUT_FOLDER, VRT, INDEX."""
@@ -59,6 +62,7 @@ class FuseSeries(LstFusionAlgorithm):
         self.addParameter(QgsProcessingParameterBoolean(
             self.OVERWRITE, self.tr("Recompute dates already written"), defaultValue=False))
         self.addParameter(device_parameter(self.DEVICE, self.tr))
+        self.addParameter(cluster_parameter(self.tr))
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Output folder")))
         self.addOutput(QgsProcessingOutputFile(self.VRT, self.tr("Series VRT (one band per date)")))
         self.addOutput(QgsProcessingOutputFile(self.INDEX, self.tr("Series index (series.csv)")))
@@ -78,8 +82,9 @@ class FuseSeries(LstFusionAlgorithm):
         targets = parse_date_selection(self.parameterAsString(parameters, self.DATES, context), pairs)
         plans = plan_series(pairs, method.pairs_needed(), targets, method.falls_back_to_one_pair())
         folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
-        result = run_series(plans, method.predict, folder,
-                            self.parameterAsBoolean(parameters, self.OVERWRITE, context), progress)
+        with open_runner(self.parameterAsString(parameters, CLUSTER, context), progress) as runner:
+            result = run_series(plans, method.predict, folder,
+                                self.parameterAsBoolean(parameters, self.OVERWRITE, context), progress, runner)
         feedback.pushInfo(self.tr(f"{len(result['predicted'])} date(s) predicted, {len(result['reused'])} "
                                   f"kept from an earlier run, {len(result['skipped'])} skipped."))
         if result["vrt"]:
