@@ -276,6 +276,28 @@ def ship_engine(client) -> str:
     return version
 
 
+def _spawn_with_python() -> None:
+    """Make multiprocessing start LocalCluster workers with this runtime's own interpreter.
+
+    Spawn runs ``sys.executable``, which in a program that embeds Python (QGIS,
+    qgis_process) may be the program itself or whatever ``python3`` is first on
+    the PATH; the interpreter under ``sys.exec_prefix`` is the one whose standard
+    library this process uses.
+    """
+    import multiprocessing
+
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    for candidate in (os.path.join(sys.exec_prefix, "bin", f"python{version}"),
+                      os.path.join(sys.exec_prefix, "python.exe")):
+        if os.path.isfile(candidate):
+            multiprocessing.set_executable(candidate)
+            return
+    if not os.path.basename(sys.executable).lower().startswith("python"):
+        raise InputError(f"CLUSTER: local:N needs a Python {version} interpreter to start workers "
+                         f"with, and none was found in {sys.exec_prefix}; start a cluster yourself "
+                         "(dask scheduler, dask worker) and give its address instead.")
+
+
 @contextmanager
 def open_runner(text: str, progress: Optional[Progress] = None):
     """The runner for a CLUSTER value (see the module docstring); closes what it started."""
@@ -291,6 +313,7 @@ def open_runner(text: str, progress: Optional[Progress] = None):
     cluster = None
     if kind == "local":
         progress.info(f"Starting a local Dask cluster of {value} worker processes.")
+        _spawn_with_python()
         cluster = LocalCluster(n_workers=value, threads_per_worker=1, processes=True,
                                host="127.0.0.1", dashboard_address=None)
         client = Client(cluster)
