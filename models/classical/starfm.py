@@ -28,6 +28,7 @@ import numpy as np
 
 from ...common.errors import InputError
 from ...common.progress import Progress, ensure
+from ...common.tiling import Part
 from .tiled import input_stats, open_inputs, run_tiled
 from .window import Offsets, Sums, ceil_float32
 
@@ -143,8 +144,10 @@ def starfm_tile(blocks: Sequence[np.ndarray], params: StarfmParams, threshold: f
 
 
 def run_starfm(fine_ref: str, coarse_ref: str, coarse_target: str, out_path: str,
-               params: Optional[StarfmParams] = None, progress: Optional[Progress] = None) -> Dict:
-    """STARFM from files on one grid to a Float32 GeoTIFF in the inputs' units.
+               params: Optional[StarfmParams] = None, progress: Optional[Progress] = None,
+               part: Optional[Part] = None) -> Dict:
+    """STARFM from files on one grid to a Float32 GeoTIFF in the inputs' units (``part``: only
+    that strip of tiles, see ``run_tiled``).
 
     Returns {'units', 'threshold' (K), 'predicted' (pixels), 'valid_fraction'}.
     Raises InputError for inputs on different grids or in different units, or
@@ -167,7 +170,7 @@ def run_starfm(fine_ref: str, coarse_ref: str, coarse_target: str, out_path: str
 
     metadata = {"LST_FUSION_METHOD": "STARFM", **{f"STARFM_{k.upper()}": v for k, v in asdict(params).items()}}
     counters = run_tiled(inputs, out_path, kernel, params.half_window, params.tile_size,
-                         valid_range, metadata, progress.sub(5, 100))
+                         valid_range, metadata, progress.sub(5, 100), part=part)
     rows, cols = inputs.grid.shape
     return {"units": inputs.units, "threshold": threshold, "predicted": counters["predicted"],
             "valid_fraction": counters["predicted"] / float(rows * cols)}
