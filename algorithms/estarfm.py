@@ -4,6 +4,7 @@ from qgis.core import QgsProcessingOutputNumber, QgsProcessingParameterBoolean
 from ..common.dates import parse_user_date
 from ..models.classical.estarfm import EstarfmParams, run_estarfm
 from .classical_base import ALIGN_HINT, ClassicalFusionAlgorithm
+from .cluster_param import CLUSTER_HELP
 
 
 class Estarfm(ClassicalFusionAlgorithm):
@@ -39,7 +40,8 @@ class Estarfm(ClassicalFusionAlgorithm):
             "given; when all three are known the target must lie between the reference dates. "
             "Units are kept; temperature settings are in K. No-data and out-of-range pixels are "
             "never used; the output is no-data where any input is no-data. Runs tile by tile; the "
-            "result does not depend on the tile size.")
+            "result does not depend on the tile size. On a cluster, strips of tiles are computed by the "
+            "workers." + CLUSTER_HELP)
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS's name)
         """Parameters: two pairs, COARSE_TARGET, BIAS_CORRECTION, dates, tuning -> OUTPUT and fractions."""
@@ -74,12 +76,13 @@ class Estarfm(ClassicalFusionAlgorithm):
         dates = [parse_user_date(self.parameterAsString(parameters, name, context), name)
                  for name in (self.REF_DATE, self.REF2_DATE, self.TARGET_DATE)]
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        result = run_estarfm(self.raster_source(parameters, self.FINE_REF, context),
-                             self.raster_source(parameters, self.COARSE_REF, context),
-                             self.optional_raster(parameters, self.FINE_REF2, context),
-                             self.optional_raster(parameters, self.COARSE_REF2, context),
-                             self.raster_source(parameters, self.COARSE_TARGET, context),
-                             output, params, dates, progress)
+        result = self.run_engine(parameters, context, progress, run_estarfm, {
+            "fine_ref": self.raster_source(parameters, self.FINE_REF, context),
+            "coarse_ref": self.raster_source(parameters, self.COARSE_REF, context),
+            "fine_ref2": self.optional_raster(parameters, self.FINE_REF2, context),
+            "coarse_ref2": self.optional_raster(parameters, self.COARSE_REF2, context),
+            "coarse_target": self.raster_source(parameters, self.COARSE_TARGET, context),
+            "params": params, "dates": dates}, output)
         fallback = result["fallback"] / max(result["predicted"], 1)
         feedback.pushInfo(self.tr(
             f"{100 * result['valid_fraction']:.1f} % of the pixels predicted; "

@@ -8,7 +8,10 @@ from qgis.core import (QgsProcessingOutputNumber, QgsProcessingParameterFile,
 from ..models.deep.predict import fuse_paths
 from ..common.raster_io import read_units
 from ..models.deep.architectures import get_spec, model_names
+from ..workflows.cluster import open_runner
+from ..workflows.scene_parts import run_scene
 from .base import LstFusionAlgorithm
+from .cluster_param import CLUSTER, CLUSTER_HELP, cluster_parameter
 from .deep_common import advanced, device_name, device_parameter
 
 SHIPPED_MODEL = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources", "models",
@@ -47,7 +50,8 @@ class FuseDeep(LstFusionAlgorithm):
             + "); the model then combines its two predictions its own way (see its documentation).\n\n"
             "Scenes of any size are processed by tiles with a halo covering the model's receptive "
             "field, so the result equals an untiled prediction; tiles are batched on the GPU. An "
-            "output pixel is no-data when an input it needs is no-data.")
+            "output pixel is no-data when an input it needs is no-data. On a cluster, strips of tiles "
+            "are predicted by the workers (the same values within 1e-4 K)." + CLUSTER_HELP)
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS's name)
         """Parameters: MODEL_FILE, FINE_REF, COARSE_REF, COARSE_TARGET, [FINE_REF2, COARSE_REF2], DEVICE -> OUTPUT."""
@@ -64,6 +68,7 @@ class FuseDeep(LstFusionAlgorithm):
         self.addParameter(QgsProcessingParameterRasterLayer(
             self.COARSE_REF2, self.tr("Coarse image, second reference date"), optional=True))
         self.addParameter(device_parameter(self.DEVICE, self.tr))
+        self.addParameter(cluster_parameter(self.tr))
         self.addParameter(advanced(QgsProcessingParameterNumber(
             self.TILE_SIZE, self.tr("Tile size (pixels, without halo)"), QgsProcessingParameterNumber.Integer,
             512, minValue=16)))
@@ -85,17 +90,16 @@ class FuseDeep(LstFusionAlgorithm):
             feedback.pushInfo(self.tr("Using the EDCSTFN shipped with the plugin, trained on synthetic "
                                       "scenes (Kelvin, coarse pixel of 10 fine pixels): for real work "
                                       "train a model on your own series with lstfusion:train."))
-        result = fuse_paths(
-            model_file,
-            self.raster_source(parameters, self.FINE_REF, context),
-            self.raster_source(parameters, self.COARSE_REF, context),
-            self.raster_source(parameters, self.COARSE_TARGET, context),
-            output,
-            fine_ref2=optional.get(self.FINE_REF2), coarse_ref2=optional.get(self.COARSE_REF2),
-            device=device_name(self.parameterAsEnum(parameters, self.DEVICE, context)),
-            tile_size=self.parameterAsInt(parameters, self.TILE_SIZE, context),
-            batch_tiles=self.parameterAsInt(parameters, self.BATCH_TILES, context),
-            progress=progress)
+        kwargs = {"model_path": model_file,
+                  "fine_ref": self.raster_source(parameters, self.FINE_REF, context),
+                  "coarse_ref": self.raster_source(parameters, self.COARSE_REF, context),
+                  "coarse_target": self.raster_source(parameters, self.COARSE_TARGET, context),
+                  "fine_ref2": optional.get(self.FINE_REF2), "coarse_ref2": optional.get(self.COARSE_REF2),
+                  "device": device_name(self.parameterAsEnum(parameters, self.DEVICE, context)),
+                  "tile_size": self.parameterAsInt(parameters, self.TILE_SIZE, context),
+                  "batch_tiles": self.parameterAsInt(parameters, self.BATCH_TILES, context)}
+        with open_runner(self.parameterAsString(parameters, CLUSTER, context), progress) as runner:
+            result = run_scene(fuse_paths, kwargs, output, runner, progress)
         feedback.pushInfo(self.tr(f"{result['tiles']} tile(s) on {result['device']}; "
                                   f"{100 * result['valid_fraction']:.1f} % of the pixels are valid."))
         self.style_output(context, output, read_units(output) or "kelvin")

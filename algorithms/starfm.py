@@ -1,6 +1,7 @@
 """lstfusion:starfm: STARFM fusion from one fine/coarse pair and the coarse target."""
 from ..models.classical.starfm import StarfmParams, run_starfm
 from .classical_base import ALIGN_HINT, ClassicalFusionAlgorithm
+from .cluster_param import CLUSTER_HELP
 
 
 class Starfm(ClassicalFusionAlgorithm):
@@ -23,7 +24,7 @@ class Starfm(ClassicalFusionAlgorithm):
             "no-data or outside the valid range are never used; the output is no-data where one "
             "of the three inputs is. The centre pixel is always one of its own similar pixels, so "
             "every other pixel gets a prediction. Runs tile by tile; the result does not depend "
-            "on the tile size.")
+            "on the tile size. On a cluster, strips of tiles are computed by the workers." + CLUSTER_HELP)
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS's name)
         """Parameters: FINE_REF, COARSE_REF, COARSE_TARGET, tuning -> OUTPUT, VALID_FRACTION."""
@@ -45,9 +46,10 @@ class Starfm(ClassicalFusionAlgorithm):
             coarse_uncertainty=self.parameterAsDouble(parameters, self.COARSE_UNCERTAINTY, context),
             **self.common_values(parameters, context))
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        result = run_starfm(self.raster_source(parameters, self.FINE_REF, context),
-                            self.raster_source(parameters, self.COARSE_REF, context),
-                            self.raster_source(parameters, self.COARSE_TARGET, context),
-                            output, params, progress)
+        result = self.run_engine(parameters, context, progress, run_starfm, {
+            "fine_ref": self.raster_source(parameters, self.FINE_REF, context),
+            "coarse_ref": self.raster_source(parameters, self.COARSE_REF, context),
+            "coarse_target": self.raster_source(parameters, self.COARSE_TARGET, context),
+            "params": params}, output)
         feedback.pushInfo(self.tr(f"{100 * result['valid_fraction']:.1f} % of the pixels predicted."))
         return self.finish(context, output, result)

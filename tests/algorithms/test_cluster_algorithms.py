@@ -13,6 +13,7 @@ import pytest
 from qgis.core import QgsProcessingException
 
 from conftest import REPO
+from lst_fusion_plugin.common.pairs import read_pairs
 from lst_fusion_plugin.common.raster_io import read_array
 from lst_fusion_plugin.simulation.simulate import simulate_series
 
@@ -83,3 +84,26 @@ def test_qgis_process_runs_fuseseries_on_a_local_cluster(series, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert json.loads(done.stdout)["results"]["PREDICTED"] == 2
     assert sorted(rasters(tmp_path / "out")) == ["lst_2023-06-03.tif", "lst_2023-06-04.tif"]
+
+
+def scene_inputs(series):
+    pairs = {p.date.isoformat(): p for p in read_pairs(series.pairs)}
+    first, second, target = pairs["2023-06-01"], pairs["2023-06-17"], pairs["2023-06-09"]
+    return {"FINE_REF": first.fine, "COARSE_REF": first.coarse, "FINE_REF2": second.fine,
+            "COARSE_REF2": second.coarse, "COARSE_TARGET": target.coarse}
+
+
+def test_estarfm_starfm_and_fuse_in_strips_on_the_cluster_equal_in_process(processing, series, dask_cluster,
+                                                                             tmp_path):
+    inputs = scene_inputs(series)
+    one_pair = {k: inputs[k] for k in ("FINE_REF", "COARSE_REF", "COARSE_TARGET")}
+    for alg, parameters, atol in (("estarfm", dict(inputs, HALF_WINDOW=10, TILE_SIZE=32), 0.0),
+                                  ("starfm", dict(one_pair, TILE_SIZE=48), 0.0),
+                                  ("fuse", dict(one_pair, MODEL_FILE=SHIPPED, DEVICE=1, TILE_SIZE=64), 1e-4)):
+        here = processing.run(f"lstfusion:{alg}", dict(parameters, OUTPUT=str(tmp_path / f"{alg}_here.tif")))
+        there = processing.run(f"lstfusion:{alg}", dict(parameters, CLUSTER=dask_cluster.address,
+                                                         OUTPUT=str(tmp_path / f"{alg}_there.tif")))
+        assert there["VALID_FRACTION"] == pytest.approx(here["VALID_FRACTION"], abs=1e-12)
+        a, b = read_array(here["OUTPUT"]), read_array(there["OUTPUT"])
+        assert np.array_equal(np.isnan(a), np.isnan(b)) and np.isfinite(a).mean() > 0.9
+        assert np.nanmax(np.abs(a - b)) <= atol, alg
