@@ -9,10 +9,12 @@ from qgis.core import (QgsProcessingOutputFile, QgsProcessingOutputString, QgsPr
 
 from ..common.errors import InputError
 from ..common.pairs import read_pairs
+from ..workflows.cluster import open_runner
 from ..workflows.experiment import ExperimentConfig, run_experiment, select_test_dates
 from ..workflows.methods import CLASSICAL
 from ..models.deep.architectures import model_names
 from .base import LstFusionAlgorithm
+from .cluster_param import CLUSTER, CLUSTER_HELP, cluster_parameter
 from .deep_common import advanced, device_name, device_parameter, json_object
 
 
@@ -53,7 +55,8 @@ class Experiment(LstFusionAlgorithm):
             "fine image.\n\nWrites the trained models (models/), the predictions (predictions/), "
             "comparison.csv (mean and standard deviation per method), comparison_per_date.csv and "
             "comparison_report.html. SUMMARY holds the per-method table as JSON (handy with "
-            "qgis_process --json).")
+            "qgis_process --json). On a cluster the models train in parallel, then each method and "
+            "test date is one unit of work." + CLUSTER_HELP)
 
     def method_names(self):
         """Options of METHODS: the classical methods, then the registered deep models."""
@@ -82,6 +85,7 @@ class Experiment(LstFusionAlgorithm):
             self.SIMULATE_COARSE, self.tr("Train on coarse images simulated from the fine ones "
                                           "(for series with few fine dates)"), defaultValue=False))
         self.addParameter(device_parameter(self.DEVICE, self.tr))
+        self.addParameter(cluster_parameter(self.tr))
         for name, label, default, minimum in ((self.BATCH_SIZE, "Batch size", 16, 1),
                                               (self.PATCH_SIZE, "Patch size (pixels)", 95, 16),
                                               (self.STRIDE, "Patch stride (pixels)", 20, 1),
@@ -130,7 +134,8 @@ class Experiment(LstFusionAlgorithm):
             device_name(self.parameterAsEnum(parameters, self.DEVICE, context)),
             self.parameterAsDouble(parameters, self.RATIO, context))
         folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
-        result = run_experiment(pairs_path, folder, config, progress)
+        with open_runner(self.parameterAsString(parameters, CLUSTER, context), progress) as runner:
+            result = run_experiment(pairs_path, folder, config, progress, runner)
         feedback.pushInfo(self.tr(f"Lowest mean RMSE: {result.best}. Report: {result.report}"))
         summary = [{key: row[key] for key in ("method", "dates", "RMSE_mean", "SSIM_mean", "PSNR_mean",
                                               "SAM_mean", "CC_mean", "ERGAS_mean")} for row in result.summary]

@@ -107,3 +107,22 @@ def test_estarfm_starfm_and_fuse_in_strips_on_the_cluster_equal_in_process(proce
         a, b = read_array(here["OUTPUT"]), read_array(there["OUTPUT"])
         assert np.array_equal(np.isnan(a), np.isnan(b)) and np.isfinite(a).mean() > 0.9
         assert np.nanmax(np.abs(a - b)) <= atol, alg
+
+
+def test_experiment_on_the_cluster_equals_in_process(processing, dask_cluster, tmp_path):
+    sim = simulate_series(str(tmp_path / "sim"), rows=64, cols=64, days=34, seed=11, cloud_fraction=0.0,
+                          revisit=8, write_truth=False)
+    parameters = {"PAIRS": sim.pairs, "METHODS": [0, 1, 3], "TEST_DATES": "2023-06-09,2023-06-17", "EPOCHS": 1,
+                  "PATCH_SIZE": 32, "STRIDE": 16, "BATCH_SIZE": 8, "DEVICE": 1,
+                  "HYPERPARAMETERS": '{"edcstfn": {"pretrain_batches": 4}}'}
+    here = processing.run("lstfusion:experiment", dict(parameters, OUTPUT_FOLDER=str(tmp_path / "here")))
+    there = processing.run("lstfusion:experiment", dict(parameters, CLUSTER=dask_cluster.address,
+                                                        OUTPUT_FOLDER=str(tmp_path / "there")))
+    assert here["BEST_METHOD"] == there["BEST_METHOD"]
+    predictions = sorted(os.listdir(tmp_path / "here" / "predictions"))
+    assert len(predictions) == 6 and sorted(os.listdir(tmp_path / "there" / "predictions")) == predictions
+    for name in predictions:
+        a = read_array(str(tmp_path / "here" / "predictions" / name))
+        b = read_array(str(tmp_path / "there" / "predictions" / name))
+        assert np.array_equal(np.isnan(a), np.isnan(b))
+        assert np.nanmax(np.abs(a - b)) <= (1e-4 if name.startswith("edcstfn") else 0.0), name
