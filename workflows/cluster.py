@@ -15,14 +15,16 @@ scipy and GDAL (torch for deep units); results are identical to the
 in-process ones when their numeric stack is the same (numba present or absent
 on both sides).
 
-Engine shipping: the client zips the QGIS-free packages (:data:`ENGINE_PACKAGES`)
-under the plugin's package name, named by a hash of their sources, and
-registers it as the plugin ``lstfusion-engine`` of the scheduler (which
-unpickles the units) and of the workers (what ``Client.upload_file`` does, under
-one name, so a newer version replaces an older one), so every worker, also one
-that joins or restarts later, puts the zip first on its ``sys.path``;
-:func:`_activate` then drops modules imported from another version, so a plain
-``dask worker ADDRESS`` runs exactly the client's code.
+Engine shipping to a scheduler address: the client zips the QGIS-free packages
+(:data:`ENGINE_PACKAGES`) under the plugin's package name, named by a hash of
+their sources, and registers it as the plugin ``lstfusion-engine`` of the
+scheduler (which unpickles the units) and of the workers (what
+``Client.upload_file`` does, under one name, so a newer version replaces an
+older one), so every worker, also one that joins or restarts later, puts the
+zip first on its ``sys.path``; :func:`_activate` then drops modules imported
+from another version, so a plain ``dask worker ADDRESS`` runs exactly the
+client's code. ``local:N`` workers are spawned with this process's ``sys.path``
+and import the plugin from its folder (reusing numba's cache beside it).
 
 Failures: a unit's ``InputError`` comes back as a value (not retried, not a
 remote traceback) and stops the run with its message; any other exception is
@@ -250,12 +252,18 @@ def engine_zip(folder: Optional[str] = None) -> Tuple[str, str]:
 
 
 def _activate(zip_name: str) -> str:
-    """On a worker: import the engine only from ``zip_name`` (drop other versions); its version."""
+    """On a worker: import the engine only from ``zip_name``; its version.
+
+    Other versions leave ``sys.path``; when any engine module was imported from
+    elsewhere all are dropped, else they are kept (with numba's compiled kernels).
+    """
     for entry in [p for p in sys.path if os.path.basename(p).startswith(f"{ROOT}_engine_")]:
         if os.path.basename(entry) != zip_name:
             sys.path.remove(entry)
-    for name in [m for m in sys.modules if m == ROOT or m.startswith(ROOT + ".")]:
-        del sys.modules[name]
+    loaded = [m for m in sys.modules if m == ROOT or m.startswith(ROOT + ".")]
+    if any(zip_name not in (getattr(sys.modules[m], "__file__", None) or "") for m in loaded):
+        for name in loaded:
+            del sys.modules[name]
     importlib.invalidate_caches()
     return importlib.import_module(ROOT).ENGINE_VERSION
 
@@ -324,10 +332,11 @@ def open_runner(text: str, progress: Optional[Progress] = None):
             raise InputError(f"CLUSTER: cannot reach the Dask scheduler at {value} ({err}). "
                              "Is it running, and is the address right?") from err
     try:
-        version = ship_engine(client)
+        # local workers are spawned with this process's sys.path: they import the plugin from its
+        # folder (and reuse numba's cache beside it); other clusters get the engine zip
+        engine = f"engine {ship_engine(client)}" if kind == "address" else "engine from the plugin folder"
         runner = DaskRunner(client)
-        progress.info(f"Dask cluster {client.scheduler.address}: {runner.workers} worker(s), "
-                      f"engine {version}.")
+        progress.info(f"Dask cluster {client.scheduler.address}: {runner.workers} worker(s), {engine}.")
         yield runner
     finally:
         client.close()

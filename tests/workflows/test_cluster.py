@@ -101,6 +101,17 @@ def test_workers_run_the_shipped_engine_and_cannot_import_qgis(client):
         assert worker_version == version and not qgis_ok
 
 
+def test_shipping_the_same_engine_again_keeps_the_imported_modules(client):
+    def module_id():
+        import sys
+        return id(sys.modules["lst_fusion_plugin.models.classical.estarfm_kernel"])
+
+    client.run(lambda: bool(__import__("lst_fusion_plugin.models.classical.estarfm_kernel")))
+    before = client.run(module_id)
+    cluster.ship_engine(client)
+    assert client.run(module_id) == before  # numba's compiled kernel survives between runs
+
+
 def test_a_stale_engine_on_the_workers_is_replaced(client, tmp_path):
     from distributed.diagnostics.plugin import UploadFile
 
