@@ -199,8 +199,8 @@ class DaskRunner:
         try:
             outcome = future.result()
         except KilledWorker as err:
-            raise InputError(f"{unit.label}: its worker died {err.args[1:] and 'repeatedly' or ''} "
-                             "while running it (out of memory?); the run was stopped.") from None
+            raise InputError(f"{unit.label}: every worker that ran it died (out of memory, or killed), "
+                             f"so the scheduler gave up on it and the run was stopped ({err}).") from None
         if outcome.error is not None:
             raise InputError(outcome.error)
         if outcome.cancelled:
@@ -223,7 +223,7 @@ def engine_zip(folder: Optional[str] = None) -> Tuple[str, str]:
     """(path, version) of the zip of :data:`ENGINE_PACKAGES`, built once per version.
 
     The version is a hash of the packages' sources; the zip holds ``ROOT/<package>/...py``
-    and a ``ROOT/__init__.py`` that only records the version.
+    and a ``ROOT/__init__.py`` that only records the version. Older versions' zips are removed.
     """
     plugin_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     files = []
@@ -248,6 +248,9 @@ def engine_zip(folder: Optional[str] = None) -> Tuple[str, str]:
             for path_in in files:
                 z.write(path_in, f"{ROOT}/{os.path.relpath(path_in, plugin_dir)}")
         os.replace(tmp, path)
+        for old in os.listdir(folder):  # earlier versions (each is read whole when shipped)
+            if old.startswith(f"{ROOT}_engine_") and old.endswith(".zip") and old != os.path.basename(path):
+                os.remove(os.path.join(folder, old))
     return path, version
 
 
