@@ -3,8 +3,11 @@ from qgis.core import (QgsProcessingOutputNumber, QgsProcessingParameterNumber, 
                        QgsProcessingParameterRasterLayer, QgsProcessingParameterString)
 
 from ..common.raster_io import read_units
+from ..workflows.cluster import open_runner
+from ..workflows.scene_parts import run_scene
 from . import uncertainty_common
 from .base import LstFusionAlgorithm
+from .cluster_param import CLUSTER, cluster_parameter
 from .layer_names import dated_name, name_loaded_layer
 
 ALIGN_HINT = ("All inputs must share one fine grid: put the coarse rasters on the fine raster's grid "
@@ -56,7 +59,7 @@ class ClassicalFusionAlgorithm(LstFusionAlgorithm):
         self.add_advanced(QgsProcessingParameterString(name, self.tr(description), optional=True))
 
     def add_common_tuning(self, half_window: int) -> None:
-        """Half window, number of classes, valid range and tile size."""
+        """Half window, number of classes, valid range, tile size and CLUSTER."""
         self.add_number(self.HALF_WINDOW, "Half window h (window = 2h + 1 pixels)", half_window,
                         integer=True, minimum=1, maximum=200)
         self.add_number(self.NUM_CLASSES, "Number of classes (similarity threshold = 2 sigma / classes)",
@@ -65,6 +68,7 @@ class ClassicalFusionAlgorithm(LstFusionAlgorithm):
         self.add_number(self.VALID_MAX, "Revise predictions at or above (K)", 350.0, minimum=1.0)
         self.add_number(self.TILE_SIZE, "Tile size (pixels, memory/speed trade-off)", 256,
                         integer=True, minimum=16, maximum=4096)
+        self.addParameter(cluster_parameter(self.tr))
 
     def add_output(self) -> None:
         """OUTPUT raster and VALID_FRACTION."""
@@ -97,6 +101,11 @@ class ClassicalFusionAlgorithm(LstFusionAlgorithm):
         """Write OUTPUT_UNCERTAINTY when asked (the inputs' ``paths`` in kernel order); ``outputs`` completed."""
         return uncertainty_common.write_prediction_uncertainty(self, parameters, context, paths, params,
                                                                outputs, progress)
+
+    def run_engine(self, parameters, context, progress, func, kwargs: dict, output: str) -> dict:
+        """``func(**kwargs)`` into ``output``, in this process or in strips on the CLUSTER."""
+        with open_runner(self.parameterAsString(parameters, CLUSTER, context), progress) as runner:
+            return run_scene(func, kwargs, output, runner, progress)
 
     def finish(self, parameters, context, output: str, result: dict, label: str, date=None) -> dict:
         """Name the output 'label YYYY-MM-DD' (the target date: ``date``, else the coarse target's),

@@ -5,6 +5,7 @@ from ..common.dates import parse_user_date
 from ..common.errors import InputError
 from ..models.classical.estarfm import EstarfmParams, check_second_pair, run_estarfm
 from .classical_base import ALIGN_HINT, RANGE_HINT, UNCERTAINTY_HELP, ClassicalFusionAlgorithm
+from .cluster_param import CLUSTER_HELP
 
 
 class Estarfm(ClassicalFusionAlgorithm):
@@ -40,8 +41,8 @@ class Estarfm(ClassicalFusionAlgorithm):
             "given; when all three are known the target must lie between the reference dates. "
             "Units are kept; temperature settings are in K. No-data pixels are never used; the "
             "output is no-data where any input is no-data. Runs tile by tile; the "
-            "result does not depend on the tile size."
-            + UNCERTAINTY_HELP)
+            "result does not depend on the tile size. On a cluster, strips of tiles are computed by the "
+            "workers." + UNCERTAINTY_HELP + CLUSTER_HELP)
 
     HELP_ARGS = {"align_hint": ALIGN_HINT, "range_hint": RANGE_HINT}
 
@@ -88,12 +89,13 @@ class Estarfm(ClassicalFusionAlgorithm):
         dates = [parse_user_date(self.parameterAsString(parameters, name, context), name)
                  for name in (self.REF_DATE, self.REF2_DATE, self.TARGET_DATE)]
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        result = run_estarfm(self.raster_source(parameters, self.FINE_REF, context),
-                             self.raster_source(parameters, self.COARSE_REF, context),
-                             self.raster_source(parameters, self.FINE_REF2, context),
-                             self.raster_source(parameters, self.COARSE_REF2, context),
-                             self.raster_source(parameters, self.COARSE_TARGET, context),
-                             output, params, dates, progress)
+        result = self.run_engine(parameters, context, progress, run_estarfm, {
+            "fine_ref": self.raster_source(parameters, self.FINE_REF, context),
+            "coarse_ref": self.raster_source(parameters, self.COARSE_REF, context),
+            "fine_ref2": self.raster_source(parameters, self.FINE_REF2, context),
+            "coarse_ref2": self.raster_source(parameters, self.COARSE_REF2, context),
+            "coarse_target": self.raster_source(parameters, self.COARSE_TARGET, context),
+            "params": params, "dates": dates}, output)
         fallback = result["fallback"] / max(result["predicted"], 1)
         feedback.pushInfo(self.tr(
             "{percent:.1f} % of the pixels predicted; {fallback:.2f} % with too few similar pixels (window "

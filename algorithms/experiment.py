@@ -10,11 +10,13 @@ from qgis.core import (QgsProcessingOutputFile, QgsProcessingOutputString, QgsPr
 from ..common.errors import InputError
 from ..evaluation.metrics import LANDSAT_MODIS_RATIO
 from ..common.pairs import read_pairs
+from ..workflows.cluster import open_runner
 from ..workflows.experiment import ExperimentConfig, run_experiment, select_test_dates
 from ..models.registry import method_names
 from ..workflows.calibration import calibrate_experiment
 from . import uncertainty_common as uc
 from .base import LstFusionAlgorithm
+from .cluster_param import CLUSTER, CLUSTER_HELP, cluster_parameter
 from .deep_common import device_name, device_parameter, json_object
 
 
@@ -55,11 +57,12 @@ class Experiment(LstFusionAlgorithm):
             "fine image.\n\nWrites the trained models (models/), the predictions (predictions/), "
             "comparison.csv (mean and standard deviation per method), comparison_per_date.csv and "
             "comparison_report.html. SUMMARY holds the per-method table as JSON (handy with "
-            "qgis_process --json).\n\n"
+            "qgis_process --json). On a cluster the models train in parallel, then each method and "
+            "test date is one unit of work.\n\n"
             "UNCERTAINTY: each method is then also calibrated on the test dates (split conformal): "
             "calibration_<method>.json for the classical methods (the CALIBRATION of starfm, estarfm "
             "and fuseseries), inside models/<name>.pt for the deep models (used by fuse and fuseseries). "
-            + uc.HELP)
+            + uc.HELP + CLUSTER_HELP)
 
     def method_choices(self):
         """Options of METHODS: the classical methods, then the registered deep models."""
@@ -88,6 +91,7 @@ class Experiment(LstFusionAlgorithm):
             self.SIMULATE_COARSE, self.tr("Train on coarse images simulated from the fine ones "
                                           "(for series with few fine dates)"), defaultValue=False))
         self.addParameter(device_parameter(self.DEVICE, self.tr))
+        self.addParameter(cluster_parameter(self.tr))
         for name, label, default, minimum in ((self.BATCH_SIZE, "Batch size", 16, 1),
                                               (self.PATCH_SIZE, "Patch size (pixels)", 95, 16),
                                               (self.STRIDE, "Patch stride (pixels)", 20, 1),
@@ -139,7 +143,9 @@ class Experiment(LstFusionAlgorithm):
             self.parameterAsDouble(parameters, self.RATIO, context))
         folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
         calibrate = self.parameterAsBoolean(parameters, uc.UNCERTAINTY, context)
-        result = run_experiment(pairs_path, folder, config, progress.sub(0, 80) if calibrate else progress)
+        with open_runner(self.parameterAsString(parameters, CLUSTER, context), progress) as runner:
+            result = run_experiment(pairs_path, folder, config, progress.sub(0, 80) if calibrate else progress,
+                                    runner)
         if calibrate:
             for name, path in calibrate_experiment(pairs_path, folder, methods, test_dates, config.device,
                                                    progress.sub(80, 100)).items():

@@ -8,8 +8,11 @@ from qgis.core import (QgsProcessingOutputNumber, QgsProcessingParameterFile,
 from ..models.deep.predict import fuse_paths
 from ..common.raster_io import read_units
 from ..models.deep.architectures import get_spec, model_names
+from ..workflows.cluster import open_runner
+from ..workflows.scene_parts import run_scene
 from .base import LstFusionAlgorithm
 from . import uncertainty_common as uc
+from .cluster_param import CLUSTER, CLUSTER_HELP, cluster_parameter
 from .deep_common import SHIPPED_FOLDER, device_name, device_parameter, shipped_model
 from .layer_names import dated_name, name_loaded_layer
 
@@ -49,11 +52,12 @@ class FuseDeep(LstFusionAlgorithm):
             + "); the model then combines its two predictions its own way (see its documentation).\n\n"
             "Scenes of any size are processed by tiles with a halo covering the model's receptive "
             "field, so the result equals an untiled prediction; tiles are batched on the GPU. An "
-            "output pixel is no-data when an input it needs is no-data.\n\n"
+            "output pixel is no-data when an input it needs is no-data. On a cluster, strips of tiles "
+            "are predicted by the workers (the same values within 1e-4 K).\n\n"
             "OUTPUT_UNCERTAINTY (optional) uses the calibration stored in the model file by 'Train a "
             "deep fusion model' with UNCERTAINTY (or a CALIBRATION file); its raw spread is the "
             "disagreement of the two pairs' predictions plus test-time augmentation (flips), which "
-            "costs 4 (one pair) or 10 (two pairs) forward passes instead of 1 or 2. " + uc.HELP)
+            "costs 4 (one pair) or 10 (two pairs) forward passes instead of 1 or 2. " + uc.HELP + CLUSTER_HELP)
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS's name)
         """Parameters: MODEL_FILE, FINE_REF, COARSE_REF, COARSE_TARGET, [FINE_REF2, COARSE_REF2], DEVICE -> OUTPUT."""
@@ -70,6 +74,7 @@ class FuseDeep(LstFusionAlgorithm):
         self.addParameter(QgsProcessingParameterRasterLayer(
             self.COARSE_REF2, self.tr("Coarse image, second reference date"), optional=True))
         self.addParameter(device_parameter(self.DEVICE, self.tr))
+        self.addParameter(cluster_parameter(self.tr))
         self.add_advanced(QgsProcessingParameterNumber(
             self.TILE_SIZE, self.tr("Tile size (pixels, without halo)"), QgsProcessingParameterNumber.Type.Integer,
             512, minValue=16))
@@ -89,21 +94,20 @@ class FuseDeep(LstFusionAlgorithm):
                 optional[name] = self.raster_source(parameters, name, context)
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         if os.path.dirname(os.path.abspath(model_file)) == os.path.abspath(SHIPPED_FOLDER):
-            feedback.pushInfo(self.tr(f"Using {os.path.basename(model_file)} shipped with the plugin, trained "
-                                      "on simulated scenes (Kelvin, MODIS-like coarse pixels on a 30 m grid): "
-                                      "for real work fine-tune it on your own series with lstfusion:train "
-                                      "(INITIAL_MODEL)."))
-        result = fuse_paths(
-            model_file,
-            self.raster_source(parameters, self.FINE_REF, context),
-            self.raster_source(parameters, self.COARSE_REF, context),
-            self.raster_source(parameters, self.COARSE_TARGET, context),
-            output,
-            fine_ref2=optional.get(self.FINE_REF2), coarse_ref2=optional.get(self.COARSE_REF2),
-            device=device_name(self.parameterAsEnum(parameters, self.DEVICE, context)),
-            tile_size=self.parameterAsInt(parameters, self.TILE_SIZE, context),
-            batch_tiles=self.parameterAsInt(parameters, self.BATCH_TILES, context),
-            progress=progress)
+            feedback.pushInfo(self.tr("Using {name} shipped with the plugin, trained on simulated scenes (Kelvin, "
+                                      "MODIS-like coarse pixels on a 30 m grid): for real work fine-tune it on "
+                                      "your own series with lstfusion:train (INITIAL_MODEL).").format(
+                name=os.path.basename(model_file)))
+        kwargs = {"model_path": model_file,
+                  "fine_ref": self.raster_source(parameters, self.FINE_REF, context),
+                  "coarse_ref": self.raster_source(parameters, self.COARSE_REF, context),
+                  "coarse_target": self.raster_source(parameters, self.COARSE_TARGET, context),
+                  "fine_ref2": optional.get(self.FINE_REF2), "coarse_ref2": optional.get(self.COARSE_REF2),
+                  "device": device_name(self.parameterAsEnum(parameters, self.DEVICE, context)),
+                  "tile_size": self.parameterAsInt(parameters, self.TILE_SIZE, context),
+                  "batch_tiles": self.parameterAsInt(parameters, self.BATCH_TILES, context)}
+        with open_runner(self.parameterAsString(parameters, CLUSTER, context), progress) as runner:
+            result = run_scene(fuse_paths, kwargs, output, runner, progress)
         feedback.pushInfo(self.tr("{tiles} tile(s) on {device}; {percent:.1f} % of the pixels are valid.").format(
             tiles=result["tiles"], device=result["device"], percent=100 * result["valid_fraction"]))
         target = self.parameterAsRasterLayer(parameters, self.COARSE_TARGET, context)

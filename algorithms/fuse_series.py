@@ -11,10 +11,12 @@ from ..workflows.uncertainty import UncertaintySettings
 from ..common.raster_io import read_units
 from ..common.pairs import read_pairs
 from ..models.registry import get_method, method_names
+from ..workflows.cluster import open_runner
 from ..workflows.methods import FusionMethod
 from . import uncertainty_common as uc
 from .deep_common import device_name, device_parameter
 from .base import LST_STYLE, LstFusionAlgorithm
+from .cluster_param import CLUSTER, CLUSTER_HELP, cluster_parameter
 from .compat import PARAMETER_ADVANCED
 from .series_layers import load_series
 
@@ -58,7 +60,8 @@ class FuseSeries(LstFusionAlgorithm):
             "it. Dates that cannot be predicted are skipped, and the log says why.\n\n"
             "Writes lst_YYYY-MM-DD.tif per date, series.csv (what was done for each date) and "
             "series.vrt, one band per date with the date as band description. Dates already written "
-            "are kept unless OVERWRITE is set, so a cancelled run resumes where it stopped.\n\n"
+            "are kept unless OVERWRITE is set, so a cancelled run resumes where it stopped. On a cluster "
+            "each date is one unit of work.\n\n"
             "In QGIS desktop the result is added to the project as a layer group with one day per layer "
             "(fixed time range) and one colour scale over the whole series: press play in the temporal "
             "controller to animate it (LOAD_SERIES, advanced).\n\n"
@@ -68,7 +71,7 @@ class FuseSeries(LstFusionAlgorithm):
             "1 observed coarse, 2 coarse filled in time, 3 coarse filled spatially.\n\n"
             "With UNCERTAINTY (STARFM, ESTARFM, ubESTARFM) each date also gets <name>_uncertainty.tif "
             "and <name>_quality.tif; the calibration is written to calibration.json in the output "
-            "folder (reusable by starfm and estarfm). " + uc.HELP)
+            "folder (reusable by starfm and estarfm). " + uc.HELP + CLUSTER_HELP)
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS's name)
         """Parameters: PAIRS, METHOD, MODEL_FILE, DATES, OVERWRITE, DEVICE -> OUTPUT_FOLDER, VRT, INDEX."""
@@ -88,6 +91,7 @@ class FuseSeries(LstFusionAlgorithm):
             self.LOAD_SERIES, self.tr("Open the series as a temporal layer group (QGIS desktop)"), defaultValue=True)
         load.setFlags(load.flags() | PARAMETER_ADVANCED)
         self.addParameter(load)
+        self.addParameter(cluster_parameter(self.tr))
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Output folder")))
         self.addOutput(QgsProcessingOutputFile(self.VRT, self.tr("Series VRT (one band per date)")))
         self.addOutput(QgsProcessingOutputFile(self.INDEX, self.tr("Series index (series.csv)")))
@@ -129,8 +133,9 @@ class FuseSeries(LstFusionAlgorithm):
             UncertaintySettings(level=self.parameterAsDouble(parameters, uc.INTERVAL_LEVEL, context),
                                 fill_days=self.parameterAsInt(parameters, uc.FILL_DAYS, context)),
             self.parameterAsFile(parameters, uc.CALIBRATION, context) or None, overwrite, progress.sub(0, 30))
-        result = run_series(plans, predictor, folder, overwrite, progress.sub(30 if calibration else 0, 100),
-                            pairs_path)
+        with open_runner(self.parameterAsString(parameters, CLUSTER, context), progress) as runner:
+            result = run_series(plans, predictor, folder, overwrite, progress.sub(30 if calibration else 0, 100),
+                                pairs_path, runner)
         feedback.pushInfo(self.tr(
             "{predicted} date(s) predicted, {reused} kept from an earlier run, {skipped} skipped.").format(
             predicted=len(result["predicted"]), reused=len(result["reused"]), skipped=len(result["skipped"])))

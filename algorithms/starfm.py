@@ -1,6 +1,7 @@
 """lstfusion:starfm: STARFM fusion from one fine/coarse pair and the coarse target."""
 from ..models.classical.starfm import StarfmParams, run_starfm
 from .classical_base import ALIGN_HINT, RANGE_HINT, UNCERTAINTY_HELP, ClassicalFusionAlgorithm
+from .cluster_param import CLUSTER_HELP
 
 
 class Starfm(ClassicalFusionAlgorithm):
@@ -25,8 +26,8 @@ class Starfm(ClassicalFusionAlgorithm):
             "no-data are never used; the output is no-data where one "
             "of the three inputs is. The centre pixel is always one of its own similar pixels, so "
             "every other pixel gets a prediction. Runs tile by tile; the result does not depend "
-            "on the tile size."
-            + UNCERTAINTY_HELP)
+            "on the tile size. On a cluster, strips of tiles are computed by the workers."
+            + UNCERTAINTY_HELP + CLUSTER_HELP)
 
     HELP_ARGS = {"align_hint": ALIGN_HINT, "range_hint": RANGE_HINT}
 
@@ -53,7 +54,9 @@ class Starfm(ClassicalFusionAlgorithm):
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         paths = {name: self.raster_source(parameters, name, context)
                  for name in (self.FINE_REF, self.COARSE_REF, self.COARSE_TARGET)}
-        result = run_starfm(*paths.values(), output, params, progress)
+        result = self.run_engine(parameters, context, progress, run_starfm, {
+            "fine_ref": paths[self.FINE_REF], "coarse_ref": paths[self.COARSE_REF],
+            "coarse_target": paths[self.COARSE_TARGET], "params": params}, output)
         feedback.pushInfo(self.tr("{percent:.1f} % of the pixels predicted; {revised} revised for leaving the "
                                   "valid range.").format(percent=100 * result["valid_fraction"],
                                                          revised=result["revised"]))

@@ -113,7 +113,6 @@ def write_prediction_uncertainty(algorithm, parameters, context, paths, params, 
         raise QgsProcessingException(algorithm.tr(
             "OUTPUT_UNCERTAINTY needs a CALIBRATION file: run 'Fuse a series' (lstfusion:fuseseries) with "
             "UNCERTAINTY on the series this image belongs to; it writes calibration.json."))
-    write_prediction_uncertainty_file(paths, params.half_window, params.tile_size,
-                                      (params.valid_min, params.valid_max), calibration,
+    write_prediction_uncertainty_file(paths, params.half_window, params.tile_size, calibration,
                                       algorithm.parameterAsDouble(parameters, INTERVAL_LEVEL, context), out, progress)
     return _finish(context, out, outputs)

@@ -7,7 +7,7 @@ processing the whole image, for any method whose output at a pixel depends only
 on inputs within ``halo`` pixels.
 """
 from dataclasses import dataclass
-from typing import Iterator, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 Window = Tuple[int, int, int, int]  # (row, col, rows, cols)
 
@@ -43,3 +43,27 @@ def iter_tiles(rows: int, cols: int, tile_size: int, halo: int = 0) -> Iterator[
 def count_tiles(rows: int, cols: int, tile_size: int) -> int:
     """Number of tiles :func:`iter_tiles` yields."""
     return -(-rows // tile_size) * -(-cols // tile_size)
+
+
+@dataclass(frozen=True)
+class Part:
+    """The ``index``-th of ``count`` horizontal strips of whole tile rows: one unit of a scene split
+    over a cluster (``workflows.scene_parts``). A strip is empty when there are fewer tile rows than parts."""
+
+    index: int
+    count: int
+
+    def window(self, rows: int, cols: int, tile_size: int) -> Window:
+        """(row, 0, strip rows, cols) of this strip of a rows x cols image cut in tiles of ``tile_size``."""
+        tile_rows = -(-rows // tile_size)
+        top = min(rows, tile_rows * self.index // self.count * tile_size)
+        bottom = min(rows, tile_rows * (self.index + 1) // self.count * tile_size)
+        return top, 0, bottom - top, cols
+
+
+def part_tiles(rows: int, cols: int, tile_size: int, halo: int,
+               part: Optional[Part] = None) -> Tuple[Window, List[Tile]]:
+    """The window of ``part`` (the whole image when None) and its tiles, as :func:`iter_tiles` cuts them."""
+    window = (0, 0, rows, cols) if part is None else part.window(rows, cols, tile_size)
+    tiles = [t for t in iter_tiles(rows, cols, tile_size, halo) if window[0] <= t.core[0] < window[0] + window[2]]
+    return window, tiles

@@ -22,6 +22,7 @@ sys.modules.pop("lst_fusion_plugin", None)
 import lst_fusion_plugin  # noqa: E402
 
 assert hasattr(lst_fusion_plugin, "__path__"), lst_fusion_plugin.__file__
+from dask_cluster import dask_cluster  # noqa: E402,F401 (session fixture: a real scheduler and two workers)
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 if "XDG_RUNTIME_DIR" not in os.environ:  # Qt warns on every start without one
     os.environ["XDG_RUNTIME_DIR"] = os.path.join(REPO, ".build", "runtime")

@@ -9,8 +9,10 @@ a target's own fine image is never used), and each prediction is evaluated
 against the real fine image of its date. The result is the comparison report
 of ``lstfusion:compare`` plus the trained model files.
 
-Every step is a function of paths and settings, so that the per-date
-predictions could be spread over workers; here they run one after the other.
+Every step is a function of paths and settings: the training of each model
+and each method's prediction of each date are units of ``workflows.cluster``,
+run in this process or on a Dask cluster (the models train in parallel, then
+the predictions run).
 """
 import dataclasses
 import datetime as dt
@@ -25,6 +27,7 @@ from .fuse_series import plan_series
 from ..common.progress import Progress, ensure
 from ..common.pairs import PairRow, read_pairs, write_pairs
 from ..models.registry import get_method
+from .cluster import InProcess, Unit
 from .methods import FusionMethod
 
 
@@ -76,15 +79,18 @@ def training_table(pairs: Sequence[PairRow], test_dates: Sequence[dt.date], path
 
 
 def run_experiment(pairs_path: str, folder: str, config: ExperimentConfig,
-                   progress: Optional[Progress] = None) -> ComparisonResult:
+                   progress: Optional[Progress] = None, runner=None) -> ComparisonResult:
     """Train the deep models, predict every test date with every method, and compare.
 
     Writes into ``folder``: ``train_pairs.csv``, ``models/<name>.pt``,
     ``predictions/<method>_<date>.tif``, ``comparison.csv``,
     ``comparison_per_date.csv``, ``comparison_report.html`` and ``skipped.csv``
-    (method, date, reason) when a method cannot predict a date.
+    (method, date, reason) when a method cannot predict a date. The units of ``runner``
+    (``workflows.cluster``; default: in this process) are the training of each deep model,
+    then the prediction of each method and test date.
     """
     progress = ensure(progress)
+    runner = runner or InProcess()
     pairs = read_pairs(pairs_path)
     deep = [m for m in config.methods if get_method(m).trainable]
     os.makedirs(os.path.join(folder, "predictions"), exist_ok=True)
@@ -92,10 +98,11 @@ def run_experiment(pairs_path: str, folder: str, config: ExperimentConfig,
     train_share = 60.0 if deep else 0.0
     if deep:
         table = training_table(pairs, config.test_dates, os.path.join(folder, "train_pairs.csv"))
-        for i, name in enumerate(deep):
-            methods.append(_train(name, table, folder, config,
-                                  progress.sub(train_share * i / len(deep), train_share * (i + 1) / len(deep))))
-    entries, skipped = _predict_all(pairs, methods, config.test_dates, folder,
+        progress.info(f"Training {', '.join(deep)} on the non-test dates ({table}).")
+        trained = dict(runner.run([Unit(f"training {name}", _train, (name, table, folder, config)) for name in deep],
+                                  progress.sub(0, train_share)))
+        methods += [trained[i] for i in range(len(deep))]
+    entries, skipped = _predict_all(pairs, methods, config.test_dates, folder, runner,
                                     progress.sub(train_share, 90))
     _write_skipped(os.path.join(folder, "skipped.csv"), skipped)
     if not entries:
@@ -115,17 +122,15 @@ def _train(name: str, table: str, folder: str, config: ExperimentConfig, progres
     os.makedirs(os.path.dirname(path), exist_ok=True)
     train = dataclasses.replace(config.train or TrainConfig(), model=name, device=config.device,
                                 hyperparameters=config.hyperparameters.get(name, {}))
-    progress.info(f"Training {name} on the non-test dates ({table}).")
     train_model(table, path, train, progress)
     return FusionMethod("model", path, device=config.device)
 
 
-def _predict_all(pairs, methods, test_dates, folder, progress):
+def _predict_all(pairs, methods, test_dates, folder, runner, progress):
     """(comparison entries, [(method, date, reason)]) for every method and test date."""
     by_date = {p.date: p for p in pairs}
-    entries, skipped = [], []
-    jobs = [(m, d) for m in methods for d in sorted(test_dates)]
-    for i, (method, date) in enumerate(jobs):
+    entries, skipped, units = [], [], []
+    for method, date in [(m, d) for m in methods for d in sorted(test_dates)]:
         plan = plan_series(pairs, method.pairs_needed(), [date], method.falls_back_to_one_pair())[0]
         if plan.skipped:
             skipped.append((method.label, date.isoformat(), plan.skip_reason))
@@ -134,8 +139,10 @@ def _predict_all(pairs, methods, test_dates, folder, progress):
         out = os.path.join(folder, "predictions", f"{method.label}_{date.isoformat()}.tif")
         progress.info(f"{method.label}, {date}: predicting from "
                       + " and ".join(r.date.isoformat() for r in plan.references))
-        method.predict(plan, out, progress.sub(100.0 * i / len(jobs), 100.0 * (i + 1) / len(jobs)))
+        units.append(Unit(f"{method.label}, {date}", method.predict, (plan, out)))
         entries.append(Entry(method.label, date.isoformat(), out, by_date[date].fine))
+    for _ in runner.run(units, progress):
+        pass
     return entries, skipped
 
 

@@ -19,6 +19,7 @@ from ..common.errors import Cancelled, InputError
 from ..common.progress import Progress, ensure
 from ..common.raster_io import UNITS_KEY, open_raster, read_units
 from ..common.pairs import DatePlan, PairRow
+from .cluster import InProcess, Unit
 
 gdal.UseExceptions()
 
@@ -92,14 +93,15 @@ def is_complete_raster(path: str) -> bool:
 
 
 def run_series(plans: Sequence[DatePlan], predictor: Predictor, folder: str, overwrite: bool = False,
-               progress: Optional[Progress] = None, pairs_path: Optional[str] = None) -> dict:
+               progress: Optional[Progress] = None, pairs_path: Optional[str] = None, runner=None) -> dict:
     """Predict every planned date into ``folder``; skip finished dates unless ``overwrite``.
 
     Writes ``lst_<date>.tif`` per date, ``series.csv`` (date,prediction,status,detail) and
     ``series.vrt`` (one band per predicted date, described by its ISO date; ``pairs_path``, the
     table the series was made from, in its metadata as PAIRS).
     Returns {'predicted': [...dates], 'reused': [...], 'skipped': [(date, reason)], 'vrt': path,
-    'index': path}. Cancel stops between dates, keeping the dates already written.
+    'index': path}. Each date is one unit of ``runner`` (``workflows.cluster``; default: in
+    this process, in date order). Cancel stops the run, keeping the dates already written.
     """
     progress = ensure(progress)
     os.makedirs(folder, exist_ok=True)
@@ -111,7 +113,8 @@ def run_series(plans: Sequence[DatePlan], predictor: Predictor, folder: str, ove
             skipped.append((date, plan.skip_reason))
             rows.append((date, "", "skipped", plan.skip_reason))
             progress.info(f"{date}: skipped, {plan.skip_reason}")
-    for i, plan in enumerate(runnable):
+    todo = []
+    for plan in runnable:
         date = plan.date
         out = os.path.join(folder, output_name(date))
         refs = " and ".join(r.date.isoformat() for r in plan.references)
@@ -121,14 +124,16 @@ def run_series(plans: Sequence[DatePlan], predictor: Predictor, folder: str, ove
             progress.info(f"{date}: already written, kept")
         else:
             progress.info(f"{date}: predicting from {refs}")
-            try:
-                predictor(plan, out, progress.sub(100.0 * i / len(runnable), 100.0 * (i + 1) / len(runnable)))
-            except Cancelled:
-                _write_index(folder, rows)
-                raise
+            todo.append((date, out, f"references {refs}", Unit(date.isoformat(), predictor, (plan, out))))
+    try:
+        for i, _ in (runner or InProcess()).run([unit for *_, unit in todo], progress):
+            date, out, detail, _ = todo[i]
             done.append(date)
-            rows.append((date, out, "predicted", f"references {refs}"))
-        progress.step(i + 1, len(runnable))
+            rows.append((date, out, "predicted", detail))
+    except (Cancelled, InputError):
+        _write_index(folder, rows)
+        raise
+    done.sort()
     index = _write_index(folder, rows)
     outputs = [r[1] for r in sorted(rows) if r[1]]
     vrt = build_series_vrt(outputs, [r[0] for r in sorted(rows) if r[1]], os.path.join(folder, "series.vrt"),

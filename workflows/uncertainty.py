@@ -71,8 +71,7 @@ def method_spread(method: FusionMethod, plan: DatePlan, coarse_target: str, out_
         suffix = "" if i == 0 else str(i + 1)
         paths[f"FINE_REF{suffix}"], paths[f"COARSE_REF{suffix}"] = ref.fine, ref.coarse
     paths["COARSE_TARGET"] = coarse_target
-    return write_spread(paths, out_path, params.half_window, params.tile_size,
-                        (params.valid_min, params.valid_max), progress)
+    return write_spread(paths, out_path, params.half_window, params.tile_size, progress)
 
 
 def _classical_params(method: FusionMethod):
@@ -174,7 +173,7 @@ class UncertainPredictor:
             remove_quietly(raw)
 
 
-def write_prediction_uncertainty(paths: dict, half_window: int, tile_size: int, valid_range, calibration_path: str,
+def write_prediction_uncertainty(paths: dict, half_window: int, tile_size: int, calibration_path: str,
                                  level: float, out_path: str, progress: Optional[Progress] = None) -> str:
     """Calibrated half-width raster (K) of one classical prediction (starfm, estarfm) from its inputs.
 
@@ -191,7 +190,7 @@ def write_prediction_uncertainty(paths: dict, half_window: int, tile_size: int, 
                          f"run uses {half_window}: use the same half window, or calibrate with it.")
     raw = os.path.splitext(out_path)[0] + ".partial_spread.tif"
     try:
-        write_spread(paths, raw, half_window, tile_size, valid_range, progress)
+        write_spread(paths, raw, half_window, tile_size, progress)
         return write_half_width(raw, None, calibration, level, out_path)
     finally:
         remove_quietly(raw)

@@ -51,6 +51,7 @@ from scipy import special
 
 from ...common.errors import InputError
 from ...common.progress import Progress, ensure
+from ...common.tiling import Part
 from .tiled import (check_target_between, date_from_path, input_stats, open_inputs, run_tiled,
                         window_sum)
 from . import estarfm_kernel
@@ -498,8 +499,9 @@ def check_second_pair(fine_ref2: str, coarse_ref2: str) -> None:
 def run_estarfm(fine_ref: str, coarse_ref: str, fine_ref2: str, coarse_ref2: str,
                 coarse_target: str, out_path: str, params: Optional[EstarfmParams] = None,
                 dates: Optional[Sequence[Optional[_dt.date]]] = None,
-                progress: Optional[Progress] = None) -> Dict:
-    """ESTARFM from files on one grid to a Float32 GeoTIFF in the inputs' units.
+                progress: Optional[Progress] = None, part: Optional[Part] = None) -> Dict:
+    """ESTARFM from files on one grid to a Float32 GeoTIFF in the inputs' units (``part``: only
+    that strip of tiles, see ``run_tiled``).
 
     ``dates``: (first pair, second pair, target), each a date or None; missing
     dates are read from the file names (YYYYMMDD, YYYY-MM-DD or MODIS
@@ -537,7 +539,7 @@ def run_estarfm(fine_ref: str, coarse_ref: str, fine_ref2: str, coarse_ref2: str
                 **{f"ESTARFM_{k.upper()}": v for k, v in asdict(params).items()},
                 **{f"DATE_{k}": str(v) for k, v in (("REF", ref1), ("REF2", ref2), ("TARGET", target)) if v}}
     counters = run_tiled(inputs, out_path, kernel, params.half_window, params.tile_size,
-                         metadata, progress.sub(5, 100))
+                         metadata, progress.sub(5, 100), part=part)
     rows, cols = inputs.grid.shape
     return {"units": inputs.units, "thresholds": thresholds, "dropped": sum(stats.dropped.values()),
             "valid_fraction": counters["predicted"] / float(rows * cols), **counters}

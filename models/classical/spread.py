@@ -80,7 +80,7 @@ def spread_tile(blocks, halo: int) -> np.ndarray:
 
 
 def write_spread(paths: Dict[str, str], out_path: str, half_window: int, tile_size: int = 256,
-                 valid_range=(250.0, 350.0), progress: Optional[Progress] = None) -> str:
+                 progress: Optional[Progress] = None) -> str:
     """Raw spread raster (Float32, K) of a classical prediction from its input files.
 
     ``paths``: the method's inputs in kernel order (FINE_REF, COARSE_REF[, FINE_REF2,
@@ -95,7 +95,7 @@ def write_spread(paths: Dict[str, str], out_path: str, half_window: int, tile_si
     total = count_tiles(rows, cols, size)
     with RasterWriter(out_path, inputs.grid, metadata={LAYER_KEY: "raw spread (K)"}) as writer:
         for i, tile in enumerate(iter_tiles(rows, cols, size, half_window)):
-            blocks = read_padded(datasets, tile, half_window, inputs.units, valid_range)
+            blocks = read_padded(datasets, tile, half_window, inputs.units)
             writer.write(spread_tile(blocks, half_window), tile.core[0], tile.core[1])
             progress.step(i + 1, total)
     return out_path

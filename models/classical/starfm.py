@@ -35,6 +35,7 @@ import numpy as np
 
 from ...common.errors import InputError
 from ...common.progress import Progress, ensure
+from ...common.tiling import Part
 from .tiled import input_stats, open_inputs, run_tiled
 from .window import Offsets, Sums, ceil_float32
 
@@ -171,8 +172,10 @@ class _Tile:
 
 
 def run_starfm(fine_ref: str, coarse_ref: str, coarse_target: str, out_path: str,
-               params: Optional[StarfmParams] = None, progress: Optional[Progress] = None) -> Dict:
-    """STARFM from files on one grid to a Float32 GeoTIFF in the inputs' units.
+               params: Optional[StarfmParams] = None, progress: Optional[Progress] = None,
+               part: Optional[Part] = None) -> Dict:
+    """STARFM from files on one grid to a Float32 GeoTIFF in the inputs' units (``part``: only
+    that strip of tiles, see ``run_tiled``).
 
     Returns {'units', 'threshold' (K), 'predicted', 'revised' (pixels revised for leaving the
     valid range), 'dropped' (input pixels outside ``PHYSICAL_RANGE_K``), 'valid_fraction'}.
@@ -196,7 +199,7 @@ def run_starfm(fine_ref: str, coarse_ref: str, coarse_target: str, out_path: str
 
     metadata = {"LST_FUSION_METHOD": "STARFM", **{f"STARFM_{k.upper()}": v for k, v in asdict(params).items()}}
     counters = run_tiled(inputs, out_path, kernel, params.half_window, params.tile_size,
-                         metadata, progress.sub(5, 100))
+                         metadata, progress.sub(5, 100), part=part)
     rows, cols = inputs.grid.shape
     return {"units": inputs.units, "threshold": threshold, "predicted": counters["predicted"],
             "revised": counters["revised"], "dropped": sum(stats.dropped.values()),

@@ -29,7 +29,7 @@ from ...common import units as lst_units
 from ...common.units import units_of
 from ...common.raster_io import RasterWriter, band_description, open_raster, read_band, read_grid
 from ...common.products import date_from_filename as date_in_name
-from ...common.tiling import count_tiles, iter_tiles
+from ...common.tiling import Part, part_tiles
 
 PHYSICAL_RANGE_K = (150.0, 400.0)
 """Input values outside this range (K, inclusive) are no-data: no land surface is colder than 150 K
@@ -206,7 +206,7 @@ def read_padded(datasets: Sequence[gdal.Dataset], tile, halo: int, units: str) -
 
 def run_tiled(inputs: Inputs, out_path: str, kernel: Kernel, halo: int, tile_size: int,
               metadata: dict, progress: Progress,
-              workers: int = 2) -> Dict[str, int]:
+              workers: int = 2, part: Optional[Part] = None) -> Dict[str, int]:
     """Run ``kernel`` tile by tile and write the prediction (in the inputs' units) to ``out_path``.
 
     Tiles are read and written on the calling thread and computed by up to
@@ -214,14 +214,18 @@ def run_tiled(inputs: Inputs, out_path: str, kernel: Kernel, halo: int, tile_siz
     check for cancellation; progress is reported from the calling thread. Each
     tile's result does not depend on the others, so the output is the same
     for any number of workers. Returns the summed counters of the kernel plus
-    'predicted' (pixels with a value).
+    'predicted' (pixels with a value). With ``part`` only that strip of tiles is
+    computed, into a raster of the strip (nothing is written for an empty strip).
     """
     progress = ensure(progress)
     datasets = [open_raster(path) for path in inputs.paths.values()]
     rows, cols = inputs.grid.shape
     tile_size = balanced_tile_size(rows, cols, tile_size)
-    total = count_tiles(rows, cols, tile_size)
+    window, tiles = part_tiles(rows, cols, tile_size, halo, part)
+    total = len(tiles)
     counters: Dict[str, int] = {"predicted": 0}
+    if not tiles:
+        return counters
     pending: Deque = deque()
     done = 0
     tile_fractions = [0.0] * total
@@ -244,17 +248,18 @@ def run_tiled(inputs: Inputs, out_path: str, kernel: Kernel, halo: int, tile_siz
         for key, value in tile_counters.items():
             counters[key] = counters.get(key, 0) + int(value)
         counters["predicted"] += int(np.isfinite(prediction).sum())
-        writer.write(lst_units.from_kelvin(prediction.astype(np.float32), inputs.units), tile.core[0], tile.core[1])
+        writer.write(lst_units.from_kelvin(prediction.astype(np.float32), inputs.units), tile.core[0] - window[0],
+                     tile.core[1])
         tile_fractions[done] = 1.0
         done += 1
         progress.report(100.0 * sum(tile_fractions) / total)
         progress.check()
 
-    with RasterWriter(out_path, inputs.grid, units=inputs.units, metadata=metadata,
+    with RasterWriter(out_path, inputs.grid.window(*window), units=inputs.units, metadata=metadata,
                       descriptions=[band_description("LST", inputs.units)]) as writer, \
             ThreadPoolExecutor(max(1, workers)) as pool:
         try:
-            for index, tile in enumerate(iter_tiles(rows, cols, tile_size, halo)):
+            for index, tile in enumerate(tiles):
                 blocks = read_padded(datasets, tile, halo, inputs.units)
                 tile_progress = Progress(report=partial(report_tile, index),
                                          is_cancelled=progress.is_cancelled)

@@ -25,7 +25,7 @@ from .model_file import ModelFile, load_model
 from ...common.units import units_of
 from ...common.progress import Progress, ensure
 from ...common.raster_io import RasterWriter, band_description, open_raster, read_band, read_grid
-from ...common.tiling import count_tiles, iter_tiles
+from ...common.tiling import Part, part_tiles
 
 def guess_units(path: str) -> Optional[str]:
     """'kelvin' or 'celsius' from the raster's metadata or its values (see ``common.units``)."""
@@ -120,12 +120,13 @@ class Predictor:
 def fuse_paths(model_path: str, fine_ref: str, coarse_ref: str, coarse_target: str, out_path: str,
                fine_ref2: Optional[str] = None, coarse_ref2: Optional[str] = None,
                device: str = "auto", tile_size: int = 512, batch_tiles: int = 0,
-               progress: Optional[Progress] = None) -> dict:
+               progress: Optional[Progress] = None, part: Optional[Part] = None) -> dict:
     """Predict the fine image at the target date and write it to ``out_path`` (Float32 GeoTIFF).
 
     Inputs must share one grid (coarse images aligned onto the fine grid) and the
     model's units and band count. ``batch_tiles`` 0 means 1 on the CPU and 8 on
-    CUDA. Returns {'tiles', 'valid_fraction', 'device', 'model'}.
+    CUDA. Returns {'tiles', 'valid_fraction' (of the whole grid), 'device', 'model'}. With
+    ``part`` only that strip of tiles is predicted, into a raster of the strip.
     """
     progress = ensure(progress)
     model = load_model(model_path)
@@ -153,11 +154,14 @@ def fuse_paths(model_path: str, fine_ref: str, coarse_ref: str, coarse_target: s
     halo = -(-predictor.halo // m) * m
     batch = batch_tiles or (8 if torch_device.type == "cuda" else 1)
     rows, cols = grid.shape
-    total = count_tiles(rows, cols, tile)
+    window, tiles = part_tiles(rows, cols, tile, halo, part)
+    total = len(tiles)
+    if not tiles:
+        return {"tiles": 0, "valid_fraction": 0.0, "device": str(torch_device), "model": model.architecture}
     paths = list(inputs.values())
     valid = 0
     done = 0
-    with RasterWriter(out_path, grid, model.bands, units=model.units,
+    with RasterWriter(out_path, grid.window(*window), model.bands, units=model.units,
                       descriptions=[band_description("LST", model.units)] * model.bands,
                       metadata={"LST_FUSION_MODEL": model.architecture,
                                 "LST_FUSION_MODEL_FILE": model_path}) as writer:
@@ -168,13 +172,13 @@ def fuse_paths(model_path: str, fine_ref: str, coarse_ref: str, coarse_target: s
             preds = predictor.predict([sets for _, sets in pending])
             for (t, _), pred in zip(pending, preds):
                 core = pred[(slice(None),) + t.core_in_read]
-                writer.write(core, t.core[0], t.core[1])
+                writer.write(core, t.core[0] - window[0], t.core[1])
                 valid += int(np.isfinite(core).all(axis=0).sum())
             done += len(pending)
             pending.clear()
             progress.step(done, total)
 
-        for t in iter_tiles(rows, cols, tile, halo):
+        for t in tiles:
             sets = tuple(read_block(p, model.bands, t.read) for p in paths)
             if pending and pending[0][1][0].shape != sets[0].shape:
                 flush()
