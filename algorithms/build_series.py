@@ -1,7 +1,8 @@
 """lstfusion:buildseries: downloaded MODIS and Landsat products to a gap-free, aligned series of pairs."""
 
 from qgis.core import (QgsProcessingException,
-                       QgsProcessingOutputFile, QgsProcessingOutputNumber, QgsProcessingParameterEnum, QgsProcessingParameterExtent, QgsProcessingParameterFile,
+                       QgsProcessingOutputFile, QgsProcessingOutputNumber, QgsProcessingParameterEnum,
+                       QgsProcessingParameterExtent, QgsProcessingParameterFile,
                        QgsProcessingParameterFolderDestination, QgsProcessingParameterNumber,
                        QgsProcessingParameterVectorLayer)
 

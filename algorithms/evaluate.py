@@ -3,7 +3,8 @@ import os
 import shutil
 from typing import Optional
 
-from qgis.core import (QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsProcessingException, QgsProcessingOutputNumber, QgsProcessingOutputString,
+from qgis.core import (QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsProcessingException,
+                       QgsProcessingOutputNumber, QgsProcessingOutputString,
                        QgsProcessingParameterFileDestination,
                        QgsProcessingParameterMapLayer, QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer,

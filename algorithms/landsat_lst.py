@@ -1,5 +1,6 @@
 """lstfusion:landsatlst: Landsat Collection 2 Level-2 ST_B10 to LST with its QA_PIXEL mask."""
-from qgis.core import (QgsProcessingOutputNumber, QgsProcessingOutputString, QgsProcessingParameterEnum, QgsProcessingParameterFile,
+from qgis.core import (QgsProcessingOutputNumber, QgsProcessingOutputString, QgsProcessingParameterEnum,
+                       QgsProcessingParameterFile,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer)
 
 from ..preprocessing.landsat import DEFAULT_MASK, QA_CLASSES, landsat_to_lst

@@ -76,7 +76,8 @@ class TrainModel(LstFusionAlgorithm):
         self.addParameter(QgsProcessingParameterNumber(
             self.EPOCHS, self.tr("Maximum epochs"), QgsProcessingParameterNumber.Type.Integer, 30, minValue=1))
         self.addParameter(QgsProcessingParameterNumber(
-            self.BATCH_SIZE, self.tr("Batch size (patches)"), QgsProcessingParameterNumber.Type.Integer, 16, minValue=1))
+            self.BATCH_SIZE, self.tr("Batch size (patches)"), QgsProcessingParameterNumber.Type.Integer, 16,
+            minValue=1))
         self.addParameter(QgsProcessingParameterNumber(
             self.PATIENCE, self.tr("Early-stopping patience (epochs)"), QgsProcessingParameterNumber.Type.Integer,
             5, minValue=1))
@@ -92,7 +93,8 @@ class TrainModel(LstFusionAlgorithm):
             self.LEARNING_RATE, self.tr("Learning rate (0 = the model's published rate)"),
             QgsProcessingParameterNumber.Type.Double, 0.0, minValue=0.0)))
         self.addParameter(advanced(QgsProcessingParameterNumber(
-            self.PATCH_SIZE, self.tr("Patch size (pixels)"), QgsProcessingParameterNumber.Type.Integer, 95, minValue=8)))
+            self.PATCH_SIZE, self.tr("Patch size (pixels)"), QgsProcessingParameterNumber.Type.Integer, 95,
+            minValue=8)))
         self.addParameter(advanced(QgsProcessingParameterNumber(
             self.STRIDE, self.tr("Patch stride (pixels)"), QgsProcessingParameterNumber.Type.Integer, 20, minValue=1)))
         self.addParameter(advanced(QgsProcessingParameterNumber(

@@ -17,7 +17,8 @@ CHECKER = os.path.join(REPO, ".venv-qt6", "bin", "pyqt5to6")
 SOURCE_DIRS = ("algorithms", "common", "desktop", "evaluation", "models", "preprocessing", "simulation",
                "workflows")
 RENAMED_IN_336 = {("QgsProcessing", "SourceType"), ("QgsProcessingParameterDefinition", "Flag"),
-                  ("QgsProcessingAlgorithm", "Flag"), ("QgsCoordinateReferenceSystem", "WktVariant"), ("QgsUnitTypes", "TemporalUnit")}
+                  ("QgsProcessingAlgorithm", "Flag"), ("QgsCoordinateReferenceSystem", "WktVariant"),
+                  ("QgsUnitTypes", "TemporalUnit")}
 """Enums that QGIS 3.36 moved into ``Qgis`` with new member names: only compat.py may spell them."""
 
 
