@@ -2,8 +2,8 @@
 
 from qgis.core import (QgsProcessingOutputFile, QgsProcessingOutputNumber,
                        QgsProcessingOutputRasterLayer, QgsProcessingParameterBoolean,
-                       QgsProcessingParameterDateTime, QgsProcessingParameterEnum, QgsProcessingParameterFolderDestination,
-                       QgsProcessingParameterNumber)
+                       QgsProcessingParameterDateTime, QgsProcessingParameterEnum,
+                       QgsProcessingParameterFolderDestination, QgsProcessingParameterNumber)
 from qgis.PyQt.QtCore import QDate
 
 from ..simulation.forcing import MAX_CLOUD_COVER, VARIABILITY

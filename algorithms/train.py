@@ -98,7 +98,8 @@ class TrainModel(LstFusionAlgorithm):
         self.addParameter(QgsProcessingParameterNumber(
             self.EPOCHS, self.tr("Maximum epochs"), QgsProcessingParameterNumber.Type.Integer, 30, minValue=1))
         self.addParameter(QgsProcessingParameterNumber(
-            self.BATCH_SIZE, self.tr("Batch size (patches)"), QgsProcessingParameterNumber.Type.Integer, 16, minValue=1))
+            self.BATCH_SIZE, self.tr("Batch size (patches)"), QgsProcessingParameterNumber.Type.Integer, 16,
+            minValue=1))
         self.addParameter(QgsProcessingParameterNumber(
             self.PATIENCE, self.tr("Early-stopping patience (epochs)"), QgsProcessingParameterNumber.Type.Integer,
             5, minValue=1))

@@ -236,7 +236,7 @@ def test_inputs_on_different_grids_are_refused_naming_the_mismatch(synthetic, tm
 
 def test_estarfm_needs_two_pairs(synthetic, tmp_path):
     _, paths = synthetic
-    with pytest.raises(InputError, match="two reference pairs; FINE_REF2 and COARSE_REF2 is missing.*STARFM"):
+    with pytest.raises(InputError, match="two reference pairs; FINE_REF2 and COARSE_REF2 are missing.*STARFM"):
         estarfm_files(dict(paths, FINE_REF2="", COARSE_REF2=""), tmp_path / "out.tif")
     with pytest.raises(InputError, match="COARSE_REF2 is missing"):
         estarfm_files(dict(paths, COARSE_REF2=""), tmp_path / "out.tif")
