@@ -26,7 +26,7 @@ from ...common.raster_io import RasterWriter, read_grid
 from ...common.tiling import count_tiles, iter_tiles
 from .device import resolve_device
 from .model_file import load_model
-from .predict import Predictor, check_units, read_block
+from .predict import Predictor, read_block, require_model_units
 
 SPREAD_FLOOR = 0.1
 """Smallest raw spread (K), so that scaled scores stay finite."""
@@ -81,7 +81,7 @@ def write_deep_spread(model_path: str, fine_ref: str, coarse_ref: str, coarse_ta
         inputs.update({"FINE_REF2": fine_ref2, "COARSE_REF2": coarse_ref2})
     inputs["COARSE_TARGET"] = coarse_target
     grid = require_same_grid({f"{k} ({v})": read_grid(v) for k, v in inputs.items()})
-    check_units(inputs, model.units)
+    require_model_units(inputs, model.units)
     predictor = Predictor(model, resolve_device(device))
     m = model.spec.size_multiple
     tile = max(m, -(-int(tile_size) // m) * m)
