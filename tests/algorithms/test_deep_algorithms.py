@@ -13,6 +13,7 @@ TRAIN_TINY = {"EPOCHS": 1, "BATCH_SIZE": 4, "PATCH_SIZE": 32, "STRIDE": 16,
               "HYPERPARAMETERS": '{"pretrain_batches": 2}'}
 
 
+@pytest.mark.slow
 def test_train_then_fuse_on_a_small_series(processing, tmp_path):
     pytest.importorskip("torch")
     folder = tmp_path / "series"

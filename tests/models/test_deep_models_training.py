@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.slow  # every test uses a model trained by a fixture
 
 from lst_fusion_plugin.models.deep.predict import fuse_paths  # noqa: E402
 from lst_fusion_plugin.models.deep.train import TrainConfig, train_model  # noqa: E402

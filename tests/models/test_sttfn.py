@@ -84,6 +84,7 @@ def two_pair_rasters(tmp_path, shape=(96, 84)):
                          transform, 32755, -9999.0) for k, a in arrays.items()}
 
 
+@pytest.mark.slow
 def test_two_pair_fusion_tiled_equals_untiled(tmp_path):
     """3 x 3 tiles of 32 px (edge and interior tiles) with the 28 px halo; the halo does not depend on
     the width, so a narrow net (16) proves the same as the default one at a fraction of the time."""
@@ -105,6 +106,7 @@ def test_two_pair_fusion_tiled_equals_untiled(tmp_path):
     assert np.abs(a - b).max() < 1e-3
 
 
+@pytest.mark.slow
 def test_training_steps_lower_the_loss_on_a_learnable_change():
     """Target change = 1.5 x the coarse change, smoothed: the net must learn more than the identity."""
     torch.manual_seed(0)
