@@ -89,7 +89,7 @@ def load_checkpoint(path: str) -> Dict:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 (torch raises many kinds on damaged files)
         why = (" it holds Python objects other than tensors and plain values, and loading them could run "
-               "code, so it was not loaded;" if refused_by_safe_loader(err) else "")
+               "code, so it was not loaded;" if refused_by_safe_loader(err, path) else "")
         raise InputError(f"The resume checkpoint {path} cannot be read ({err.__class__.__name__}):{why} "
                          "delete it or turn off RESUME to train from the start.") from err
     if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("format_version") != FORMAT_VERSION:

@@ -144,7 +144,7 @@ def load_model(path: str) -> ModelFile:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        if not refused_by_safe_loader(err):
+        if not refused_by_safe_loader(err, path):
             raise _unreadable(path, err) from err
         raise InputError(f"{path} contains Python objects other than tensors and plain values, so it is "
                          "not an LST fusion model file; it was not loaded (loading arbitrary pickled "
@@ -162,10 +162,17 @@ def load_model(path: str) -> ModelFile:
     return _from_dict(data, path, torch)
 
 
-def refused_by_safe_loader(err: Exception) -> bool:
+def refused_by_safe_loader(err: Exception, path: str) -> bool:
     """True when ``torch.load(weights_only=True)`` refused a pickle's content (a global such as a
-    class or function, or an instruction it does not run), as opposed to a damaged file."""
-    return isinstance(err, pickle.UnpicklingError) and "weights only load failed" in str(err).lower()
+    class or function, or a pickle instruction it does not run), as opposed to a damaged file or
+    one that is no pickle at all (a pickle of protocol 2 or later starts with the byte 0x80)."""
+    text = str(err).lower()
+    if not isinstance(err, pickle.UnpicklingError) or "weights only load failed" not in text:
+        return False
+    if "unsupported global" in text:
+        return True
+    with open(path, "rb") as handle:
+        return handle.read(1) == b"\x80"
 
 
 def _unreadable(path: str, err: Exception) -> InputError:

@@ -88,6 +88,7 @@ def test_estarfm_algorithm_checks_the_dates(processing, scene, tmp_path):
     assert result["VALID_FRACTION"] > 0.9
 
 
+@pytest.mark.slow
 def test_estarfm_runs_from_the_shell_with_both_pairs(scene, tmp_path):
     """qgis_process hands optional rasters over differently from processing.run: both must work."""
     _, paths = scene

@@ -13,6 +13,7 @@ TRAIN_TINY = {"EPOCHS": 1, "BATCH_SIZE": 4, "PATCH_SIZE": 32, "STRIDE": 16,
               "HYPERPARAMETERS": '{"pretrain_batches": 2}'}
 
 
+@pytest.mark.slow
 def test_train_then_fuse_on_a_small_series(processing, tmp_path):
     pytest.importorskip("torch")
     folder = tmp_path / "series"
@@ -37,8 +38,12 @@ def test_train_then_fuse_on_a_small_series(processing, tmp_path):
     assert fused["VALID_FRACTION"] == pytest.approx(1.0)
     assert read_grid(out).difference(read_grid(fine(dates[3]))) is None
     assert read_units(out) == "kelvin"
-    prediction, truth = read_array(out), read_array(fine(dates[3]))
-    assert np.isfinite(prediction).all() and abs(prediction.mean() - truth.mean()) < 10
+    # the algorithm only passes the parameters on: its output is the engine's for the same inputs
+    from lst_fusion_plugin.models.deep.predict import fuse_paths
+    engine = fuse_paths(model, fine(dates[2]), coarse(dates[2]), coarse(dates[3]), str(tmp_path / "engine.tif"),
+                        device="cpu", tile_size=4096)
+    assert engine["valid_fraction"] == 1.0
+    np.testing.assert_allclose(read_array(out), read_array(str(tmp_path / "engine.tif")), atol=1e-3)
 
 
 def test_fuse_with_the_shipped_model_by_default(processing, tmp_path):
@@ -52,9 +57,13 @@ def test_fuse_with_the_shipped_model_by_default(processing, tmp_path):
     processing.run("lstfusion:fuse", {"FINE_REF": str(folder / f"fine_{d[0]}.tif"),
                                       "COARSE_REF": str(folder / f"coarse_{d[0]}.tif"),
                                       "COARSE_TARGET": str(folder / f"coarse_{d[1]}.tif"), "OUTPUT": out})
-    prediction = read_array(out)
+    prediction, truth = read_array(out), read_array(str(folder / f"fine_{d[1]}.tif"))
     assert read_grid(out).difference(read_grid(str(folder / f"fine_{d[1]}.tif"))) is None
-    assert np.isfinite(prediction).all() and 250 < prediction.min() and prediction.max() < 350
+    # far better than copying the fine reference across this seasonal change (measured: 2.79 K against
+    # 13.07 K); the shipped model's accuracy is pinned in tests/models/test_shipped_model.py
+    copy = read_array(str(folder / f"fine_{d[0]}.tif"))
+    assert np.isfinite(prediction).all()
+    assert np.sqrt(np.mean((prediction - truth) ** 2)) < 0.5 * np.sqrt(np.mean((copy - truth) ** 2))
 
 
 @pytest.mark.parametrize("name", ["edcstfn", "sttfn", "mlffgan"])

@@ -45,6 +45,7 @@ def fresh_profile(tmp_path_factory):
     return tmp_path_factory.mktemp("profile")
 
 
+@pytest.mark.slow
 def test_shell_entry_lists_the_provider(fresh_profile):
     done = shell("list", profile=fresh_profile)
     assert done.returncode == 0, done.stderr

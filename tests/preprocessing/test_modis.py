@@ -173,6 +173,7 @@ def test_scale_factor_in_metadata_means_raw_dn(tmp_path):
     np.testing.assert_allclose(read_array(out), 300.0, atol=1e-3)
 
 
+@pytest.mark.slow
 def test_shell_entry_takes_the_granule_file(granule, tmp_path):
     out = tmp_path / "lst.tif"
     env = dict(os.environ, LST_FUSION_PROFILE=str(tmp_path / "profile"))

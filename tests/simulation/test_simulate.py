@@ -308,6 +308,7 @@ def naive_rmse(result, tmp_path):
     return float(np.mean(errors))
 
 
+@pytest.mark.slow
 def test_higher_variability_raises_the_naive_prediction_error(tmp_path):
     rmse = {}
     for level in ("low", "medium", "high"):

@@ -52,6 +52,7 @@ def test_training_table_never_holds_a_test_fine_image(tmp_path):
     assert len(kept) == 10  # coarse images of the test dates stay available
 
 
+@pytest.mark.slow
 def test_experiment_runs_end_to_end_and_ranks_by_its_own_numbers(processing, series, tmp_path):
     result = processing.run("lstfusion:experiment", {
         "PAIRS": series.pairs, "METHODS": [0, 1, 3], "TEST_DATES": "2023-06-17", "EPOCHS": 1, "PATCH_SIZE": 32,

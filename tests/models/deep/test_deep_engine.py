@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.slow  # training fixtures shared by most tests
 
 from conftest import PLUGINS_DIR  # noqa: E402
 from lst_fusion_plugin.models.deep.coarse_simulation import simulate_coarse  # noqa: E402

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.slow  # every test uses a model trained by a fixture
 
 from lst_fusion_plugin.models.deep.predict import fuse_paths  # noqa: E402
 from lst_fusion_plugin.models.deep.train import TrainConfig, train_model  # noqa: E402
@@ -69,7 +70,23 @@ def test_fuse_with_the_trained_model(trained, series, tmp_path):
     result = fuse_paths(*args, **(kw if name == "sttfn" else {}))
     pred, truth = read_array(str(tmp_path / "pred.tif")), read_array(f"{folder}/fine_{day2}.tif")
     assert result["valid_fraction"] == 1.0 and pred.shape == truth.shape
-    assert 250 < float(np.nanmean(pred)) < 350
+    if name == "sttfn":
+        # two epochs are enough to beat both baselines on the held-out date (measured: 1.97 K with one
+        # pair, against 3.80 K for the coarse image and 2.39 K for a copy of the fine reference)
+        assert rmse(pred, truth) < rmse(read_array(f"{folder}/coarse_{day2}.tif"), truth)
+        assert rmse(pred, truth) < rmse(read_array(f"{folder}/fine_{day1}.tif"), truth)
+    else:
+        # one epoch of MLFF-GAN beats no baseline (test_deep_learnable.py checks that it learns);
+        # here: the written prediction is the network applied to the normalised inputs, denormalised
+        model = load_model(out)
+        inputs = [torch.from_numpy(model.normalise(read_array(p)[None]))[None] for p in args[1:4]]
+        with torch.no_grad():
+            expected = model.denormalise(model.network()(*inputs)[0].numpy())[0]
+        np.testing.assert_allclose(pred, expected, atol=2e-3)
+
+
+def rmse(prediction, truth):
+    return float(np.sqrt(np.mean((prediction - truth) ** 2)))
 
 
 @pytest.mark.parametrize("name", ["sttfn", "mlffgan"])
@@ -90,5 +107,8 @@ def test_processing_train_then_fuse(processing, series, tmp_path, name):
         params.update(FINE_REF2=f"{folder}/fine_{day3}.tif", COARSE_REF2=f"{folder}/coarse_{day3}.tif")
     fused = processing.run("lstfusion:fuse", params)
     assert fused["VALID_FRACTION"] == pytest.approx(1.0)
-    prediction, truth = read_array(fused["OUTPUT"]), read_array(f"{folder}/fine_{day2}.tif")
-    assert np.isfinite(prediction).all() and abs(prediction.mean() - truth.mean()) < 10
+    # the algorithm only passes the parameters on: its output is the engine's for the same inputs
+    engine = str(tmp_path / "engine.tif")
+    fuse_paths(model, params["FINE_REF"], params["COARSE_REF"], params["COARSE_TARGET"], engine,
+               fine_ref2=params.get("FINE_REF2"), coarse_ref2=params.get("COARSE_REF2"), device="cpu", tile_size=4096)
+    np.testing.assert_allclose(read_array(fused["OUTPUT"]), read_array(engine), atol=1e-3)

@@ -104,6 +104,7 @@ def test_box_mean_equals_clipped_average_pooling(radius):
     torch.testing.assert_close(box_mean(x, radius), pooled_box_mean(x, radius), rtol=0, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_receptive_field_is_within_the_halo_and_the_halo_is_tight(monkeypatch):
     monkeypatch.setattr(mlffgan, "box_mean", pooled_box_mean)  # exact zeros outside the support
 
@@ -142,6 +143,7 @@ def model_file(tmp_path, net):
     return save_model(str(tmp_path / "mlffgan.pt"), model)
 
 
+@pytest.mark.slow
 def test_tiled_prediction_equals_untiled(tmp_path):
     torch.manual_seed(0)
     net = mlffgan.MLFFGenerator(1)
@@ -156,6 +158,7 @@ def test_tiled_prediction_equals_untiled(tmp_path):
     assert np.abs(a - b).max() < 1e-3
 
 
+@pytest.mark.slow
 def test_a_halo_short_of_the_receptive_field_changes_the_result():
     """Cutting the input 176 px past a block leaves it exact; 32 px does not (random weights fade fast)."""
     torch.manual_seed(0)
@@ -182,6 +185,7 @@ def learnable_batch(n=6, size=32, seed=0):
             "target": fine_ref + change, "mask": mask}
 
 
+@pytest.mark.slow
 def test_gan_training_steps_lower_the_generator_loss_and_report_both_losses():
     torch.manual_seed(0)
     spec = get_spec("mlffgan")
