@@ -68,7 +68,7 @@ class ClassicalFusionAlgorithm(LstFusionAlgorithm):
         self.add_number(self.VALID_MAX, "Revise predictions at or above (K)", 350.0, minimum=1.0)
         self.add_number(self.TILE_SIZE, "Tile size (pixels, memory/speed trade-off)", 256,
                         integer=True, minimum=16, maximum=4096)
-        self.addParameter(cluster_parameter(self.tr))
+        self.add_advanced(cluster_parameter(self.tr))
 
     def add_output(self) -> None:
         """OUTPUT raster and VALID_FRACTION."""

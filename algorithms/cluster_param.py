@@ -1,5 +1,5 @@
 """The CLUSTER parameter shared by fuseseries, starfm, estarfm, fuse and experiment."""
-from qgis.core import QgsProcessingParameterDefinition, QgsProcessingParameterString
+from qgis.core import QgsProcessingParameterString
 
 CLUSTER = "CLUSTER"
 CLUSTER_HELP = (
@@ -12,9 +12,7 @@ CLUSTER_HELP = (
 
 
 def cluster_parameter(tr) -> QgsProcessingParameterString:
-    """The optional, advanced CLUSTER string."""
-    parameter = QgsProcessingParameterString(
+    """The optional CLUSTER string (add it with ``add_advanced``)."""
+    return QgsProcessingParameterString(
         CLUSTER, tr("Cluster: empty = this process, local:N, or a Dask scheduler address tcp://host:port"),
         defaultValue="", optional=True)
-    parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-    return parameter

@@ -94,13 +94,14 @@ class Download(LstFusionAlgorithm):
             token_url=token or AUTO)
         out_folder = self.parameterAsFileOutput(parameters, self.OUTPUT_FOLDER, context)
         report = download(request, out_folder, progress)
-        message = (f"{report.found} item(s) found: {report.written} written, {report.skipped} already on "
-                   f"disk, {report.empty} without data in the area, {report.failed} failed. "
-                   f"Summary: {report.summary_path}")
+        message = self.tr("{found} item(s) found: {written} written, {skipped} already on disk, {empty} without "
+                          "data in the area, {failed} failed. Summary: {summary}").format(
+            found=report.found, written=report.written, skipped=report.skipped, empty=report.empty,
+            failed=report.failed, summary=report.summary_path)
         if report.failed:
-            feedback.pushWarning(self.tr(message + " Run again with the same settings to resume."))
+            feedback.pushWarning(message + " " + self.tr("Run again with the same settings to resume."))
         else:
-            feedback.pushInfo(self.tr(message))
+            feedback.pushInfo(message)
         return {self.OUTPUT_FOLDER: out_folder, self.MODIS_FOLDER: report.modis_folder,
                 self.LANDSAT_FOLDER: report.landsat_folder, self.SUMMARY: report.summary_path,
                 self.WRITTEN_COUNT: report.written, self.SKIPPED_COUNT: report.skipped}
@@ -109,5 +110,5 @@ class Download(LstFusionAlgorithm):
         """The date parameter ``name``; QgsProcessingException when empty or malformed."""
         value = parse_user_date(self.parameterAsString(parameters, name, context), name)
         if value is None:
-            raise QgsProcessingException(self.tr(f"{name}: give a date written YYYY-MM-DD."))
+            raise QgsProcessingException(self.tr("{name}: give a date written YYYY-MM-DD.").format(name=name))
         return value

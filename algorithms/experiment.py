@@ -91,7 +91,7 @@ class Experiment(LstFusionAlgorithm):
             self.SIMULATE_COARSE, self.tr("Train on coarse images simulated from the fine ones "
                                           "(for series with few fine dates)"), defaultValue=False))
         self.addParameter(device_parameter(self.DEVICE, self.tr))
-        self.addParameter(cluster_parameter(self.tr))
+        self.add_advanced(cluster_parameter(self.tr))
         for name, label, default, minimum in ((self.BATCH_SIZE, "Batch size", 16, 1),
                                               (self.PATCH_SIZE, "Patch size (pixels)", 95, 16),
                                               (self.STRIDE, "Patch stride (pixels)", 20, 1),

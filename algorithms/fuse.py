@@ -74,7 +74,7 @@ class FuseDeep(LstFusionAlgorithm):
         self.addParameter(QgsProcessingParameterRasterLayer(
             self.COARSE_REF2, self.tr("Coarse image, second reference date"), optional=True))
         self.addParameter(device_parameter(self.DEVICE, self.tr))
-        self.addParameter(cluster_parameter(self.tr))
+        self.add_advanced(cluster_parameter(self.tr))
         self.add_advanced(QgsProcessingParameterNumber(
             self.TILE_SIZE, self.tr("Tile size (pixels, without halo)"), QgsProcessingParameterNumber.Type.Integer,
             512, minValue=16))

@@ -91,7 +91,7 @@ class FuseSeries(LstFusionAlgorithm):
             self.LOAD_SERIES, self.tr("Open the series as a temporal layer group (QGIS desktop)"), defaultValue=True)
         load.setFlags(load.flags() | PARAMETER_ADVANCED)
         self.addParameter(load)
-        self.addParameter(cluster_parameter(self.tr))
+        self.add_advanced(cluster_parameter(self.tr))
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Output folder")))
         self.addOutput(QgsProcessingOutputFile(self.VRT, self.tr("Series VRT (one band per date)")))
         self.addOutput(QgsProcessingOutputFile(self.INDEX, self.tr("Series index (series.csv)")))

@@ -94,8 +94,11 @@ def assemble(parts: List[str], out_path: str, folder: str) -> str:
 
 def merge_results(results: List[Dict]) -> Dict:
     """One result from the strips': integer counts and 'valid_fraction' summed, the rest from the first."""
-    merged = dict(results[0])
-    for key, value in results[0].items():
+    merged = {}
+    for result in results:  # a strip without tiles lacks the kernel's counters
+        for key, value in result.items():
+            merged.setdefault(key, value)
+    for key, value in merged.items():
         if key == "valid_fraction" or (isinstance(value, int) and not isinstance(value, bool)):
-            merged[key] = sum(r[key] for r in results)
+            merged[key] = sum(r.get(key, 0) for r in results)
     return merged

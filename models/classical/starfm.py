@@ -202,7 +202,7 @@ def run_starfm(fine_ref: str, coarse_ref: str, coarse_target: str, out_path: str
                          metadata, progress.sub(5, 100), part=part)
     rows, cols = inputs.grid.shape
     return {"units": inputs.units, "threshold": threshold, "predicted": counters["predicted"],
-            "revised": counters["revised"], "dropped": sum(stats.dropped.values()),
+            "revised": counters.get("revised", 0), "dropped": sum(stats.dropped.values()),
             "valid_fraction": counters["predicted"] / float(rows * cols)}
 
 

@@ -76,7 +76,7 @@ def write_deep_spread(model_path: str, fine_ref: str, coarse_ref: str, coarse_ta
     model = load_model(model_path)
     inputs = {"FINE_REF": fine_ref, "COARSE_REF": coarse_ref}
     if fine_ref2 and coarse_ref2:
-        if model.spec.combine_two is None:
+        if not (model.spec.two_pair or model.spec.pairs == 2):
             raise InputError(f"{model.spec.display_name} uses one reference pair; leave the second pair empty.")
         inputs.update({"FINE_REF2": fine_ref2, "COARSE_REF2": coarse_ref2})
     inputs["COARSE_TARGET"] = coarse_target

@@ -44,6 +44,8 @@ def test_the_checker_catches_an_f_string(tmp_path):
 def test_help_texts_are_literals_with_every_placeholder_filled(plugin):
     provider = QgsApplication.processingRegistry().providerById("lstfusion")
     for algorithm in provider.algorithms():
+        if algorithm.id().endswith("downloadtoseries"):  # a shipped graphical model: its help is the model's
+            continue
         assert isinstance(type(algorithm).HELP, str)
         text = algorithm.shortHelpString()
         assert text and not re.search(r"\{[a-z_]+[^}]*\}", text), algorithm.id()

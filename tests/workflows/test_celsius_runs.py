@@ -78,7 +78,7 @@ def test_deep_model_trained_in_celsius_predicts_in_celsius(processing, series, t
               "FINE_REF": image(series, "celsius", "fine", DAYS[0]),
               "COARSE_REF": image(series, "celsius", "coarse", DAYS[0]),
               "COARSE_TARGET": image(series, "celsius", "coarse", DAYS[1])}
-    if spec.combine_two is not None or spec.pairs == 2:
+    if spec.two_pair or spec.pairs == 2:
         params.update(FINE_REF2=image(series, "celsius", "fine", DAYS[2]),
                       COARSE_REF2=image(series, "celsius", "coarse", DAYS[2]))
     fused = processing.run("lstfusion:fuse", params)["OUTPUT"]
