@@ -109,7 +109,7 @@ class FeatureAutoEncoder(nn.Module):
 
     Encoder: 3 x 3 conv bands -> 32 (ReLU), 3 x 3 stride-2 conv 32 -> 64 (ReLU): features
     at half resolution. Decoder: upsampling x 2 (nearest, to the input size), 3 x 3 conv
-    64 -> 32 (ReLU), 3 x 3 conv 32 -> bands. 38,081 parameters for one band.
+    64 -> 32 (ReLU), 3 x 3 conv 32 -> bands. 37,569 parameters for one band.
     """
 
     def __init__(self, bands: int):

@@ -56,8 +56,9 @@ class TrainConfig:
     feature autoencoder) are kept for reuse on the same data; None = the user's
     cache folder (:func:`default_cache_dir`), "" = no cache. ``pretrain_share``:
     the loss's pretraining runs at most this share of the training batches
-    (epochs x batches per epoch) and, with a time budget, of ``max_seconds``. ``max_seconds`` > 0: a time budget; when it is
-    spent, the current epoch ends after its batch, is validated, and training stops.
+    (epochs x batches per epoch) and, with a time budget, of ``max_seconds``.
+    ``max_seconds`` > 0: a time budget (pretraining included); when it is spent,
+    the current epoch ends after its batch, is validated, and training stops.
     """
 
     model: str = "edcstfn"

@@ -83,8 +83,11 @@ def test_checkpoint_holds_the_full_trainer_state_but_the_model_file_does_not(run
     assert checkpoint["history"] == summary["history"][:2]
     assert checkpoint["architecture"] == name and checkpoint["config"]["seed"] == 3
     trainer = checkpoint["trainer"]
-    expected = {"model", "optimizer", "scaler"} | ({"critic", "critic_optimizer"} if name == "mlffgan" else {"loss"})
+    expected = {"model", "optimizer", "scaler"} | ({"critic", "critic_optimizer"} if name == "mlffgan"
+                                                   else {"loss", "scheduler"})
     assert set(trainer) == expected
+    if name == "edcstfn":  # ReduceLROnPlateau's counters resume too
+        assert trainer["scheduler"]["patience"] == 5 and trainer["scheduler"]["factor"] == 0.1
     # Adam's step count after 2 epochs: the batches per epoch times 2, for every parameter
     steps = {float(s["step"]) for s in trainer["optimizer"]["state"].values()}
     assert len(steps) == 1 and steps.pop() % 2 == 0
