@@ -23,8 +23,9 @@ scheduler (which unpickles the units) and of the workers (what
 older one), so every worker, also one that joins or restarts later, puts the
 zip first on its ``sys.path``; :func:`_activate` then drops modules imported
 from another version, so a plain ``dask worker ADDRESS`` runs exactly the
-client's code. ``local:N`` workers get the zip too: they would otherwise import
-whatever the spawning process's ``sys.path`` finds first under the plugin's name.
+client's code. ``local:N`` workers get the zip too (they would otherwise import
+whatever the spawning process's ``sys.path`` finds first under the plugin's
+name); their scheduler runs in this process and needs none.
 
 Failures: a unit's ``InputError`` comes back as a value (not retried, not a
 remote traceback) and stops the run with its message; any other exception is
@@ -289,16 +290,20 @@ def _activate(zip_name: str) -> str:
     return importlib.import_module(ROOT).ENGINE_VERSION
 
 
-def ship_engine(client) -> str:
-    """Send the engine zip to the scheduler (it unpickles the units) and to every worker,
-    now and later ones; its version."""
+def ship_engine(client, scheduler: bool = True) -> str:
+    """Send the engine zip to every worker, now and later ones, and with ``scheduler`` to the
+    scheduler (it unpickles the units; a LocalCluster's runs in this process and has the engine
+    already: loading the zip there would replace this process's own modules); its version."""
     from distributed.diagnostics.plugin import SchedulerUploadFile, UploadFile
 
     path, version = engine_zip()
-    client.register_plugin(SchedulerUploadFile(path, load=True), name=PLUGIN_NAME)
-    client.register_plugin(UploadFile(path, load=True), name=PLUGIN_NAME)
     name = os.path.basename(path)
-    versions = dict(client.run(_activate, name), scheduler=client.run_on_scheduler(_activate, name))
+    if scheduler:
+        client.register_plugin(SchedulerUploadFile(path, load=True), name=PLUGIN_NAME)
+    client.register_plugin(UploadFile(path, load=True), name=PLUGIN_NAME)
+    versions = dict(client.run(_activate, name))
+    if scheduler:
+        versions["scheduler"] = client.run_on_scheduler(_activate, name)
     stale = sorted(w for w, v in versions.items() if v != version)
     if stale:
         raise InputError(f"CLUSTER: {', '.join(stale)} could not load the plugin's engine {version}.")
@@ -353,7 +358,7 @@ def open_runner(text: str, progress: Optional[Progress] = None):
             raise InputError(f"CLUSTER: cannot reach the Dask scheduler at {value} ({err}). "
                              "Is it running, and is the address right?") from err
     try:
-        version = ship_engine(client)
+        version = ship_engine(client, scheduler=kind == "address")
         runner = DaskRunner(client)
         progress.info(f"Dask cluster {client.scheduler.address}: {runner.workers} worker(s), engine {version}.")
         yield runner
