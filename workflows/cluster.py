@@ -15,7 +15,7 @@ scipy and GDAL (torch for deep units); results are identical to the
 in-process ones when their numeric stack is the same (numba present or absent
 on both sides).
 
-Engine shipping to a scheduler address: the client zips the QGIS-free packages
+Engine shipping: the client zips the QGIS-free packages
 (:data:`ENGINE_PACKAGES`) under the plugin's package name, named by a hash of
 their sources, and registers it as the plugin ``lstfusion-engine`` of the
 scheduler (which unpickles the units) and of the workers (what
@@ -23,8 +23,9 @@ scheduler (which unpickles the units) and of the workers (what
 older one), so every worker, also one that joins or restarts later, puts the
 zip first on its ``sys.path``; :func:`_activate` then drops modules imported
 from another version, so a plain ``dask worker ADDRESS`` runs exactly the
-client's code. ``local:N`` workers are spawned with this process's ``sys.path``
-and import the plugin from its folder (reusing numba's cache beside it).
+client's code. ``local:N`` workers get the zip too (they would otherwise import
+whatever the spawning process's ``sys.path`` finds first under the plugin's
+name); their scheduler runs in this process and needs none.
 
 Failures: a unit's ``InputError`` comes back as a value (not retried, not a
 remote traceback) and stops the run with its message; any other exception is
@@ -61,6 +62,8 @@ RETRIES = 2
 CANCEL_POLL_S = 0.5
 STOP_WAIT_S = 60.0
 CONNECT_TIMEOUT_S = 20.0
+NO_WORKER_S = 120.0
+"""A run stops when the scheduler has had no worker for this long (seconds)."""
 DASK_HINT = ("CLUSTER needs the Python packages dask and distributed (pinned in the plugin's "
              "requirements.txt) in QGIS's Python: {python} -m pip install dask==2026.8.0 "
              "distributed==2026.8.0")
@@ -172,11 +175,13 @@ class DaskRunner:
         index = {f.key: i for i, f in enumerate(futures)}
         pending = as_completed(futures)
         finished = 0
+        last_worker_seen = time.monotonic()
         try:
             while not pending.is_empty():
                 batch = pending.next_batch(block=False)
                 if not batch:
                     progress.check()
+                    last_worker_seen = self._check_workers(last_worker_seen)
                     time.sleep(0.05)
                     continue
                 for future in batch:
@@ -190,6 +195,19 @@ class DaskRunner:
         except BaseException:
             self._stop(futures, event)
             raise
+
+    def _check_workers(self, last_seen: float) -> float:
+        """The last time a worker was connected; InputError after :data:`NO_WORKER_S` without one."""
+        now = time.monotonic()
+        if now - last_seen < 1.0:
+            return last_seen
+        if self.client.scheduler_info(n_workers=-1)["workers"]:
+            return now
+        if now - last_seen > NO_WORKER_S:
+            raise InputError(f"CLUSTER: the scheduler has had no worker for {NO_WORKER_S:.0f} s (did they "
+                             "fail to start, or die?); the run was stopped. Start workers (dask worker "
+                             "ADDRESS) and run again.")
+        return last_seen
 
     @staticmethod
     def _outcome(future, unit: Unit) -> _Outcome:
@@ -208,12 +226,13 @@ class DaskRunner:
         return outcome
 
     def _stop(self, futures, event) -> None:
-        """Ask running units to stop, wait for them (bounded), then cancel the rest."""
+        """Ask running units to stop, wait for them (bounded; not at all without workers), then cancel the rest."""
         from distributed import wait
 
         event.set()
         try:
-            wait(futures, timeout=STOP_WAIT_S)
+            if self.client.scheduler_info(n_workers=-1)["workers"]:
+                wait(futures, timeout=STOP_WAIT_S)
         except Exception:  # noqa: BLE001 (a timeout, or the cluster went away: cancel what remains)
             pass
         self.client.cancel([f for f in futures if not f.done()], force=True)
@@ -271,16 +290,20 @@ def _activate(zip_name: str) -> str:
     return importlib.import_module(ROOT).ENGINE_VERSION
 
 
-def ship_engine(client) -> str:
-    """Send the engine zip to the scheduler (it unpickles the units) and to every worker,
-    now and later ones; its version."""
+def ship_engine(client, scheduler: bool = True) -> str:
+    """Send the engine zip to every worker, now and later ones, and with ``scheduler`` to the
+    scheduler (it unpickles the units; a LocalCluster's runs in this process and has the engine
+    already: loading the zip there would replace this process's own modules); its version."""
     from distributed.diagnostics.plugin import SchedulerUploadFile, UploadFile
 
     path, version = engine_zip()
-    client.register_plugin(SchedulerUploadFile(path, load=True), name=PLUGIN_NAME)
-    client.register_plugin(UploadFile(path, load=True), name=PLUGIN_NAME)
     name = os.path.basename(path)
-    versions = dict(client.run(_activate, name), scheduler=client.run_on_scheduler(_activate, name))
+    if scheduler:
+        client.register_plugin(SchedulerUploadFile(path, load=True), name=PLUGIN_NAME)
+    client.register_plugin(UploadFile(path, load=True), name=PLUGIN_NAME)
+    versions = dict(client.run(_activate, name))
+    if scheduler:
+        versions["scheduler"] = client.run_on_scheduler(_activate, name)
     stale = sorted(w for w, v in versions.items() if v != version)
     if stale:
         raise InputError(f"CLUSTER: {', '.join(stale)} could not load the plugin's engine {version}.")
@@ -335,11 +358,9 @@ def open_runner(text: str, progress: Optional[Progress] = None):
             raise InputError(f"CLUSTER: cannot reach the Dask scheduler at {value} ({err}). "
                              "Is it running, and is the address right?") from err
     try:
-        # local workers are spawned with this process's sys.path: they import the plugin from its
-        # folder (and reuse numba's cache beside it); other clusters get the engine zip
-        engine = f"engine {ship_engine(client)}" if kind == "address" else "engine from the plugin folder"
+        version = ship_engine(client, scheduler=kind == "address")
         runner = DaskRunner(client)
-        progress.info(f"Dask cluster {client.scheduler.address}: {runner.workers} worker(s), {engine}.")
+        progress.info(f"Dask cluster {client.scheduler.address}: {runner.workers} worker(s), engine {version}.")
         yield runner
     finally:
         client.close()

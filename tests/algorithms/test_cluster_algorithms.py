@@ -126,3 +126,13 @@ def test_experiment_on_the_cluster_equals_in_process(processing, dask_cluster, t
         b = read_array(str(tmp_path / "there" / "predictions" / name))
         assert np.array_equal(np.isnan(a), np.isnan(b))
         assert np.nanmax(np.abs(a - b)) <= (1e-4 if name.startswith("edcstfn") else 0.0), name
+
+
+def test_a_local_cluster_leaves_this_process_s_modules_alone(processing, series, tmp_path):
+    import sys
+
+    before = {name: module.__file__ for name, module in sys.modules.items()
+              if name.startswith("lst_fusion_plugin") and getattr(module, "__file__", None)}
+    fuseseries(processing, series, tmp_path / "local", METHOD=0, DATES="2023-06-03", CLUSTER="local:1")
+    after = {name: sys.modules[name].__file__ for name in before}
+    assert after == before and not [p for p in sys.path if "_engine_" in p]

@@ -217,3 +217,14 @@ def test_in_process_runner_reports_progress_inside_units():
 def _half_then_value(i, progress):
     progress.report(50.0)
     return 10 * i
+
+
+def test_a_cluster_without_workers_stops_the_run_with_a_clear_error(monkeypatch):
+    from distributed import Client, LocalCluster
+
+    monkeypatch.setattr(cluster, "NO_WORKER_S", 2.0)
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as local, Client(local) as c:
+        started = time.monotonic()
+        with pytest.raises(InputError, match="no worker for 2 s"):
+            list(DaskRunner(c).run([Unit("one", _half_then_value, (1,))]))
+        assert time.monotonic() - started < 30
