@@ -4,5 +4,6 @@ Networks: ``edcstfn``, ``sttfn``, ``mlffgan`` (with ``losses`` and ``box_filter`
 ``architectures``. Engine: ``train`` (data, epochs, early stopping, resume), ``trainer``
 (the optimisation step), ``predict`` (tiled inference), ``model_file`` (weights-only
 files), ``checkpoint`` (resume state), ``device`` (auto/cpu/cuda) and
-``coarse_simulation`` (coarse images simulated from fine ones). Imports only :mod:`common`.
+``coarse_simulation`` (coarse images simulated from fine ones), ``spread`` (raw uncertainty from
+two-pair disagreement and test-time flips). Imports only :mod:`common`.
 """
