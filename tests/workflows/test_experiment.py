@@ -55,8 +55,8 @@ def test_training_table_never_holds_a_test_fine_image(tmp_path):
 @pytest.mark.slow
 def test_experiment_runs_end_to_end_and_ranks_by_its_own_numbers(processing, series, tmp_path):
     result = processing.run("lstfusion:experiment", {
-        "PAIRS": series.pairs, "METHODS": [0, 1, 3], "TEST_DATES": "2023-06-17", "EPOCHS": 1, "PATCH_SIZE": 32,
-        "STRIDE": 16, "BATCH_SIZE": 8, "DEVICE": 1,
+        "PAIRS": series.pairs, "METHODS": [0, 1, 3], "TEST_DATES": "2023-06-17", "EPOCHS": 2, "PATCH_SIZE": 32,
+        "STRIDE": 16, "BATCH_SIZE": 2, "DEVICE": 1,
         "HYPERPARAMETERS": '{"edcstfn": {"pretrain_batches": 4}}', "OUTPUT_FOLDER": str(tmp_path)})
     summary = json.loads(result["SUMMARY"])
     assert {row["method"] for row in summary} == {"starfm", "estarfm", "edcstfn"}

@@ -20,7 +20,7 @@ TINY = {"sttfn": dict(epochs=2, patch=32, stride=16, batch_size=8, hyperparamete
 
 @pytest.fixture(scope="module")
 def series(tmp_path_factory):
-    return write_series(str(tmp_path_factory.mktemp("series")), rows=48, cols=48, dates=4)
+    return write_series(str(tmp_path_factory.mktemp("series")), rows=48, cols=48, dates=6)
 
 
 @pytest.fixture(scope="module", params=["sttfn", "mlffgan"])
