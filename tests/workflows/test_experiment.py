@@ -96,7 +96,7 @@ def check_no_leak_in_the_model_file(path, series, tmp_path):
     rows = [PairRow(p.date, None if p.date == D(2023, 6, 17) else p.fine, p.coarse) for p in read_pairs(series.pairs)]
     leak_free = write_pairs(str(tmp_path / "leak_free_pairs.csv"), rows)
     reference = str(tmp_path / "leak_free_edcstfn.pt")
-    train_model(leak_free, reference, TrainConfig(model="edcstfn", epochs=1, batch_size=8, patch=32, stride=16,
+    train_model(leak_free, reference, TrainConfig(model="edcstfn", epochs=2, batch_size=2, patch=32, stride=16,
                                                   device="cpu", hyperparameters={"pretrain_batches": 4}))
     expected = load_model(reference).state_dict
     assert set(model.state_dict) == set(expected)

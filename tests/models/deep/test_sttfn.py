@@ -86,13 +86,13 @@ def two_pair_rasters(tmp_path, shape=(96, 84)):
 
 @pytest.mark.slow
 def test_two_pair_fusion_tiled_equals_untiled(tmp_path):
-    """3 x 3 tiles of 32 px (edge and interior tiles) with the 28 px halo; the halo does not depend on
+    """3 x 3 tiles of 32 px (edge and interior tiles) with the 12 px halo; the halo does not depend on
     the width, so a narrow net (16) proves the same as the default one at a fraction of the time."""
     torch.manual_seed(0)
     spec = get_spec("sttfn")
     hyper = spec.hyperparameters({"width": 16})
     net = spec.build(1, **hyper)
-    assert net.halo == spec.halo == 28
+    assert net.halo == spec.halo == 12
     path = save_model(str(tmp_path / "sttfn.pt"), ModelFile("sttfn", hyper, 1, "kelvin",
                                                            [302.0], [3.0], net.state_dict()))
     p = two_pair_rasters(tmp_path)
