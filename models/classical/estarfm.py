@@ -52,7 +52,7 @@ from scipy import special
 from ...common.errors import InputError
 from ...common.progress import Progress, ensure
 from ...common.tiling import Part
-from .tiled import (check_target_between, date_from_path, input_stats, open_inputs, run_tiled,
+from .tiled import (WindowParams, check_target_between, date_from_path, input_stats, open_inputs, run_tiled,
                         window_sum)
 from . import estarfm_kernel
 from .window import Offsets, Sums, ceil_float32
@@ -65,17 +65,10 @@ FILL_K = 300.0
 
 
 @dataclass
-class EstarfmParams:
-    """ESTARFM settings; temperatures in K."""
+class EstarfmParams(WindowParams):
+    """ESTARFM settings (a 51 x 51 window by default); temperatures in K."""
 
     half_window: int = 25
-    """h: the window is (2h + 1) x (2h + 1) fine pixels (51 x 51 by default)."""
-    num_classes: float = 4.0
-    """Similarity thresholds = 2 sigma / num_classes."""
-    valid_min: float = 250.0
-    valid_max: float = 350.0
-    """Predictions at or outside (valid_min, valid_max) K are revised (inputs are no-data only outside
-    ``PHYSICAL_RANGE_K``)."""
     bias_correction: bool = False
     """ubESTARFM's local bias correction (then V = 1)."""
     min_coarse_change: float = 7.0
@@ -84,23 +77,15 @@ class EstarfmParams:
     """p-value of the regression's F test at or below which V is used."""
     max_conversion: float = 5.0
     """V is used only when 0 < V <= this."""
-    tile_size: int = 256
 
     def check(self) -> None:
         """InputError for settings that cannot work."""
-        if self.half_window < 1:
-            raise InputError("The half window must be at least 1 pixel.")
-        if self.num_classes <= 0:
-            raise InputError("The number of classes must be positive.")
-        if not 0 < self.valid_min < self.valid_max:
-            raise InputError("The valid range must satisfy 0 K < minimum < maximum.")
+        super().check()
         if not 0 < self.significance < 1:
             raise InputError("The significance level must be between 0 and 1.")
         if self.max_conversion <= 0 or self.min_coarse_change < 0:
             raise InputError("The conversion coefficient limit must be positive and the minimum "
                              "coarse change not negative.")
-        if self.tile_size < 16:
-            raise InputError("The tile size must be at least 16 pixels.")
 
 
 def estarfm_tile(blocks: Sequence[np.ndarray], params: EstarfmParams, thresholds: Sequence[float],

@@ -36,7 +36,7 @@ import numpy as np
 from ...common.errors import InputError
 from ...common.progress import Progress, ensure
 from ...common.tiling import Part
-from .tiled import input_stats, open_inputs, run_tiled
+from .tiled import WindowParams, input_stats, open_inputs, run_tiled
 from .window import Offsets, Sums, ceil_float32
 
 WEIGHT_EPSILON = 1e-4
@@ -44,38 +44,23 @@ WEIGHT_EPSILON = 1e-4
 
 
 @dataclass
-class StarfmParams:
-    """STARFM settings; temperatures in K."""
+class StarfmParams(WindowParams):
+    """STARFM settings (the window's 31 x 31 by default; spectral threshold 2 sigma_F / num_classes); K."""
 
-    half_window: int = 15
-    """h: the window is (2h + 1) x (2h + 1) fine pixels (31 x 31 by default)."""
-    num_classes: float = 4.0
-    """Spectral threshold = 2 sigma_F / num_classes."""
     distance_scale: float = 0.0
     """A in D = 1 + d / A (pixels); 0 means the half window."""
     fine_uncertainty: float = 1.0
     """Uncertainty of the fine LST (K), for the sample filter."""
     coarse_uncertainty: float = 1.0
     """Uncertainty of the coarse LST (K), for the sample filter."""
-    valid_min: float = 250.0
-    valid_max: float = 350.0
-    """Predictions at or outside (valid_min, valid_max) K are revised (see the module docstring)."""
-    tile_size: int = 256
 
     def check(self) -> None:
         """InputError for settings that cannot work."""
-        if self.half_window < 1:
-            raise InputError("The half window must be at least 1 pixel.")
-        if self.num_classes <= 0:
-            raise InputError("The number of classes must be positive.")
+        super().check()
         if self.distance_scale < 0:
             raise InputError("The distance scale must be positive (0 = the half window).")
         if self.fine_uncertainty < 0 or self.coarse_uncertainty < 0:
             raise InputError("Uncertainties cannot be negative.")
-        if not 0 < self.valid_min < self.valid_max:
-            raise InputError("The valid range must satisfy 0 K < minimum < maximum.")
-        if self.tile_size < 16:
-            raise InputError("The tile size must be at least 16 pixels.")
 
     @property
     def scale(self) -> float:

@@ -41,6 +41,32 @@ UNITS_GAP_K = 50.0
 """Two inputs whose mean temperatures differ by more than this (K) are taken to be in different units."""
 
 
+@dataclass
+class WindowParams:
+    """Settings every windowed classical method shares; temperatures in K."""
+
+    half_window: int = 15
+    """h: the window is (2h + 1) x (2h + 1) fine pixels."""
+    num_classes: float = 4.0
+    """Similarity threshold(s) = 2 sigma / num_classes."""
+    valid_min: float = 250.0
+    valid_max: float = 350.0
+    """Predictions at or outside (valid_min, valid_max) K are revised (inputs are no-data only outside
+    ``PHYSICAL_RANGE_K``)."""
+    tile_size: int = 256
+
+    def check(self) -> None:
+        """InputError for shared settings that cannot work (methods add their own checks)."""
+        if self.half_window < 1:
+            raise InputError("The half window must be at least 1 pixel.")
+        if self.num_classes <= 0:
+            raise InputError("The number of classes must be positive.")
+        if not 0 < self.valid_min < self.valid_max:
+            raise InputError("The valid range must satisfy 0 K < minimum < maximum.")
+        if self.tile_size < 16:
+            raise InputError("The tile size must be at least 16 pixels.")
+
+
 def date_from_path(path: str) -> Optional[_dt.date]:
     """The acquisition date in a file name (see :func:`common.products.date_from_filename`), or None."""
     try:
