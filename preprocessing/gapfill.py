@@ -257,15 +257,28 @@ def _temporal_file(path: str, date: dt.date, series: Sequence[Tuple[dt.date, str
         for row in range(0, grid.height, _ROWS_PER_BLOCK):
             window = (row, 0, min(_ROWS_PER_BLOCK, grid.height - row), grid.width)
             block = read_band(ds, 1, window)
-            gap = ~np.isfinite(block)
-            if gap.any():
-                v0, d0 = _nearest_valid(before, window, gap, date)
-                v1, d1 = _nearest_valid(after, window, gap, date)
-                both = gap & np.isfinite(v0) & np.isfinite(v1)
-                weight = d0[both] / (d0[both] + d1[both])
-                block[both] = v0[both] + (v1[both] - v0[both]) * weight
+            interpolate_in_time(block, window, before, after, date)
             writer.write(block, row, 0)
             progress.step(row + window[2], grid.height)
+
+
+def interpolate_in_time(block: np.ndarray, window, before, after, date: dt.date):
+    """Fill the gaps (NaN) of ``block`` in place, linearly in time between the nearest valid values of
+    ``before`` and ``after`` (datasets ordered nearest first); pixels without both stay NaN.
+
+    Returns (filled mask, weight of the later value, earlier value, later value), the last three
+    over the filled pixels only.
+    """
+    gap = ~np.isfinite(block)
+    if not gap.any():
+        empty = np.zeros(0, np.float32)
+        return gap, empty, empty, empty
+    v0, d0 = _nearest_valid(before, window, gap, date)
+    v1, d1 = _nearest_valid(after, window, gap, date)
+    both = gap & np.isfinite(v0) & np.isfinite(v1)
+    weight = d0[both] / (d0[both] + d1[both])
+    block[both] = v0[both] + (v1[both] - v0[both]) * weight
+    return both, weight, v0[both], v1[both]
 
 
 def _nearest_valid(datasets, window, gap: np.ndarray, date: dt.date) -> Tuple[np.ndarray, np.ndarray]:

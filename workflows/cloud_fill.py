@@ -28,7 +28,7 @@ from ..common.errors import InputError
 from ..common.grid import Grid, require_same_grid
 from ..common.progress import ensure
 from ..common.raster_io import RasterWriter, open_raster, read_band, read_grid, read_units, remove_quietly
-from ..preprocessing.gapfill import _nearest_valid, fill_gaps
+from ..preprocessing.gapfill import fill_gaps, interpolate_in_time
 
 NOT_PREDICTED, OBSERVED, TEMPORAL, SPATIAL = 0, 1, 2, 3
 QUALITY_LABELS = {NOT_PREDICTED: "not predicted", OBSERVED: "observed coarse",
@@ -69,13 +69,9 @@ def fill_coarse_target(path: str, date: dt.date, series: Sequence[Tuple[dt.date,
                 gap = ~np.isfinite(block)
                 rows = slice(row, row + window[2])
                 if gap.any():
-                    v0, d0 = _nearest_valid(before, window, gap, date)
-                    v1, d1 = _nearest_valid(after, window, gap, date)
-                    both = gap & np.isfinite(v0) & np.isfinite(v1)
-                    weight = d0[both] / (d0[both] + d1[both])
-                    block[both] = v0[both] + (v1[both] - v0[both]) * weight
+                    both, weight, v0, v1 = interpolate_in_time(block, window, before, after, date)
                     quality[rows][both] = TEMPORAL
-                    spread[rows][both] = 2.0 * np.sqrt(weight * (1.0 - weight)) * np.abs(v1[both] - v0[both])
+                    spread[rows][both] = 2.0 * np.sqrt(weight * (1.0 - weight)) * np.abs(v1 - v0)
                     quality[rows][gap & ~both] = NOT_PREDICTED
                 writer.write(block, row, 0)
                 progress.step(row + window[2], grid.height)
