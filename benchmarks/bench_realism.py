@@ -26,7 +26,8 @@ import time
 import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PLUGINS = os.path.join(REPO, ".build", "plugins")
+sys.path.insert(0, os.path.join(REPO, "scripts"))
+from plugin_path import link_plugin  # noqa: E402
 DATA = os.path.normpath(os.path.join(REPO, "..", "shared", "data"))
 YANCO_DATES = ("20160205", "20160308")
 
@@ -47,15 +48,6 @@ ROWS = [  # (key, label, format)
     ("mean_change_std", "day-to-day change of the coarse scene mean, std over days (K)", "{:.2f}"),
     ("spatial_change_std", "day-to-day change of the coarse image, std over pixels (K)", "{:.2f}"),
 ]
-
-
-def link_plugin() -> None:
-    """Make ``import lst_fusion_plugin`` find this checkout."""
-    os.makedirs(PLUGINS, exist_ok=True)
-    link = os.path.join(PLUGINS, "lst_fusion_plugin")
-    if not os.path.islink(link):
-        os.symlink(REPO, link)
-    sys.path.insert(0, PLUGINS)
 
 
 def collect(into: dict, values: dict) -> None:

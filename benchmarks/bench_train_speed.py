@@ -17,10 +17,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(REPO, ".build", "plugins"))
-if not os.path.exists(os.path.join(REPO, ".build", "plugins", "lst_fusion_plugin")):
-    os.makedirs(os.path.join(REPO, ".build", "plugins"), exist_ok=True)
-    os.symlink(REPO, os.path.join(REPO, ".build", "plugins", "lst_fusion_plugin"))
+sys.path.insert(0, os.path.join(REPO, "scripts"))
+from plugin_path import link_plugin  # noqa: E402
+
+link_plugin()
 
 import torch  # noqa: E402
 
