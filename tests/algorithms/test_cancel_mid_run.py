@@ -59,7 +59,7 @@ def test_starfm_cancelled_after_the_first_tile_leaves_nothing(processing, scene,
 
 def test_deep_fuse_cancelled_after_the_first_tile_leaves_nothing(processing, scene, cancel_after_first_tile,
                                                                  tmp_path):
-    pytest.importorskip("torch")
+    import torch  # noqa: F401 (pinned: a missing one is an error, not a skip)
     feedback, writes = cancel_after_first_tile
     out = str(tmp_path / "out" / "fused.tif")
     os.makedirs(os.path.dirname(out))
@@ -71,7 +71,7 @@ def test_deep_fuse_cancelled_after_the_first_tile_leaves_nothing(processing, sce
 
 def test_without_cancel_the_same_runs_write_every_tile(processing, scene, monkeypatch, tmp_path):
     """The counterpart: the runs above do have many tiles to write."""
-    pytest.importorskip("torch")
+    import torch  # noqa: F401 (pinned: a missing one is an error, not a skip)
     writes = []
     original = raster_io.RasterWriter.write
     monkeypatch.setattr(raster_io.RasterWriter, "write",

@@ -82,7 +82,7 @@ def test_experiment_runs_end_to_end_and_ranks_by_its_own_numbers(processing, ser
 def check_no_leak_in_the_model_file(path, series, tmp_path):
     """The saved model never saw the test date's fine image, and is exactly the model trained on a
     leak-free table written here (same settings, CPU training is deterministic)."""
-    torch = pytest.importorskip("torch")
+    import torch
     from lst_fusion_plugin.models.deep.model_file import load_model
     from lst_fusion_plugin.models.deep.train import TrainConfig, train_model
     model = load_model(path)

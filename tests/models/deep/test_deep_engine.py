@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+import torch
 pytestmark = pytest.mark.slow  # training fixtures shared by most tests
 
 from conftest import PLUGINS_DIR  # noqa: E402

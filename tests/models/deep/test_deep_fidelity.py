@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-torch = pytest.importorskip("torch")
+import torch
 
 from lst_fusion_plugin.models.deep import edcstfn, mlffgan, sttfn  # noqa: E402
 from lst_fusion_plugin.models.deep.architectures import get_spec  # noqa: E402

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+import torch
 
 from lst_fusion_plugin.common.errors import InputError  # noqa: E402
 from lst_fusion_plugin.common.progress import Progress  # noqa: E402

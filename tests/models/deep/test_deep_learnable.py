@@ -9,7 +9,7 @@ its fine input, beats neither. Values are in normalised units (what the networks
 """
 import pytest
 
-torch = pytest.importorskip("torch")
+import torch
 
 from lst_fusion_plugin.models.deep.architectures import get_spec, model_names  # noqa: E402
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+import torch
 pytestmark = pytest.mark.slow  # every test uses a model trained by a fixture
 
 from lst_fusion_plugin.models.deep.predict import fuse_paths  # noqa: E402

@@ -8,7 +8,7 @@ and at least one whole pair are valid, from that pair alone when the other is no
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+import torch
 
 from helpers import write_tif  # noqa: E402
 from lst_fusion_plugin.common.raster_io import read_array  # noqa: E402

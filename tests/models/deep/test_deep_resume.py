@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-torch = pytest.importorskip("torch")
+import torch
 pytestmark = pytest.mark.slow  # every test uses the trained and resumed runs
 
 from lst_fusion_plugin.models.deep.train import TrainConfig, train_model  # noqa: E402

@@ -11,7 +11,7 @@ import pickle
 import pytest
 from qgis.core import QgsProcessingException
 
-torch = pytest.importorskip("torch")
+import torch
 
 from lst_fusion_plugin.common.errors import InputError  # noqa: E402
 from lst_fusion_plugin.models.deep.checkpoint import load_checkpoint  # noqa: E402

@@ -14,7 +14,7 @@ import os
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+import torch  # noqa: F401 (pinned: a missing one is an error, not a skip)
 
 from lst_fusion_plugin.common.raster_io import read_array  # noqa: E402
 from lst_fusion_plugin.models.deep.model_file import load_model  # noqa: E402

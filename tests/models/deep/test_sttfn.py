@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+import torch
 
 from helpers import write_tif  # noqa: E402
 from lst_fusion_plugin.models.deep.predict import fuse_paths  # noqa: E402
