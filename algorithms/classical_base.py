@@ -45,9 +45,10 @@ class ClassicalFusionAlgorithm(LstFusionAlgorithm):
 
     def add_number(self, name: str, description: str, default, integer: bool = False,
                    minimum=None, maximum=None) -> None:
-        """An advanced numeric parameter."""
+        """An advanced numeric parameter; ``default`` None makes it optional (empty = the method's choice)."""
         kind = QgsProcessingParameterNumber.Type.Integer if integer else QgsProcessingParameterNumber.Type.Double
-        parameter = QgsProcessingParameterNumber(name, self.tr(description), kind, defaultValue=default)
+        parameter = QgsProcessingParameterNumber(name, self.tr(description), kind, defaultValue=default,
+                                                 optional=default is None)
         if minimum is not None:
             parameter.setMinimum(minimum)
         if maximum is not None:
@@ -58,12 +59,12 @@ class ClassicalFusionAlgorithm(LstFusionAlgorithm):
         """An optional advanced date (YYYY-MM-DD); empty means 'read from the file name'."""
         self.add_advanced(QgsProcessingParameterString(name, self.tr(description), optional=True))
 
-    def add_common_tuning(self, half_window: int) -> None:
-        """Half window, number of classes, valid range, tile size and CLUSTER."""
+    def add_common_tuning(self, half_window: int, num_classes=4.0,
+                          classes_hint: str = "similarity threshold = 2 sigma / classes") -> None:
+        """Half window, number of classes (None: optional, the method decides), valid range, tile size, CLUSTER."""
         self.add_number(self.HALF_WINDOW, "Half window h (window = 2h + 1 pixels)", half_window,
                         integer=True, minimum=1, maximum=200)
-        self.add_number(self.NUM_CLASSES, "Number of classes (similarity threshold = 2 sigma / classes)",
-                        4.0, minimum=0.1)
+        self.add_number(self.NUM_CLASSES, f"Number of classes ({classes_hint})", num_classes, minimum=0.1)
         self.add_number(self.VALID_MIN, "Revise predictions at or below (K)", 250.0, minimum=1.0)
         self.add_number(self.VALID_MAX, "Revise predictions at or above (K)", 350.0, minimum=1.0)
         self.add_number(self.TILE_SIZE, "Tile size (pixels, memory/speed trade-off)", 256,
@@ -76,11 +77,13 @@ class ClassicalFusionAlgorithm(LstFusionAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.VALID_FRACTION,
                                                  self.tr("Fraction of pixels predicted")))
 
-    def common_values(self, parameters, context) -> dict:
-        """Engine keyword arguments of the shared tuning parameters."""
+    def common_values(self, parameters, context, default_classes: float = 4.0) -> dict:
+        """Engine keyword arguments of the shared tuning parameters (an empty NUM_CLASSES: ``default_classes``)."""
+        classes = parameters.get(self.NUM_CLASSES)
         return {
             "half_window": self.parameterAsInt(parameters, self.HALF_WINDOW, context),
-            "num_classes": self.parameterAsDouble(parameters, self.NUM_CLASSES, context),
+            "num_classes": (default_classes if classes is None or str(classes).strip() == ""
+                            else self.parameterAsDouble(parameters, self.NUM_CLASSES, context)),
             "valid_min": self.parameterAsDouble(parameters, self.VALID_MIN, context),
             "valid_max": self.parameterAsDouble(parameters, self.VALID_MAX, context),
             "tile_size": self.parameterAsInt(parameters, self.TILE_SIZE, context),

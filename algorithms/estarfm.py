@@ -4,6 +4,7 @@ from qgis.core import QgsProcessingOutputNumber, QgsProcessingParameterBoolean
 from ..common.dates import parse_user_date
 from ..common.errors import InputError
 from ..models.classical.estarfm import EstarfmParams, check_second_pair, run_estarfm
+from ..models.registry import get_method
 from .classical_base import ALIGN_HINT, RANGE_HINT, UNCERTAINTY_HELP, ClassicalFusionAlgorithm
 from .cluster_param import CLUSTER_HELP
 
@@ -35,8 +36,9 @@ class Estarfm(ClassicalFusionAlgorithm):
             "Local bias correction (ubESTARFM, Yu et al. 2023): in each window the fine values are "
             "shifted so that their mean equals the coarse mean before fusing, which removes a "
             "MODIS-Landsat bias that changes from date to date; the conversion coefficient is then "
-            "1 (ubESTARFM's published code uses a similarity threshold of one standard deviation: "
-            "set the number of classes to 2 to match it).\n\n{align_hint}\n\n{range_hint}\n\n"
+            "1. The number of classes, when left empty, is 4 for ESTARFM (its paper) and 2 with the "
+            "bias correction: ubESTARFM's published code uses a similarity threshold of one "
+            "standard deviation, i.e. 2 classes.\n\n{align_hint}\n\n{range_hint}\n\n"
             "Dates are read from the file names (YYYYMMDD, YYYY-MM-DD or MODIS AYYYYDDD) unless "
             "given; when all three are known the target must lie between the reference dates. "
             "Units are kept; temperature settings are in K. No-data pixels are never used; the "
@@ -58,7 +60,8 @@ class Estarfm(ClassicalFusionAlgorithm):
         self.add_date(self.REF_DATE, "Date of the first pair (YYYY-MM-DD; empty: from the file name)")
         self.add_date(self.REF2_DATE, "Date of the second pair (YYYY-MM-DD; empty: from the file name)")
         self.add_date(self.TARGET_DATE, "Target date (YYYY-MM-DD; empty: from the file name)")
-        self.add_common_tuning(half_window=EstarfmParams.half_window)
+        self.add_common_tuning(half_window=EstarfmParams.half_window, num_classes=None, classes_hint=(
+            "similarity threshold = 2 sigma / classes; empty: 4, or 2 with the bias correction as ubESTARFM's authors"))
         self.add_number(self.MIN_COARSE_CHANGE,
                         "Smallest coarse change for a conversion coefficient (K)", 7.0, minimum=0.0)
         self.add_number(self.SIGNIFICANCE, "Significance level of the regression (F test)", 0.05,
@@ -80,12 +83,15 @@ class Estarfm(ClassicalFusionAlgorithm):
 
     def process(self, parameters, context, feedback, progress):
         """Read the parameters and run the ESTARFM engine."""
+        bias_correction = self.parameterAsBoolean(parameters, self.BIAS_CORRECTION, context)
+        method = get_method("ubestarfm" if bias_correction else "estarfm")
         params = EstarfmParams(
-            bias_correction=self.parameterAsBoolean(parameters, self.BIAS_CORRECTION, context),
+            bias_correction=bias_correction,
             min_coarse_change=self.parameterAsDouble(parameters, self.MIN_COARSE_CHANGE, context),
             significance=self.parameterAsDouble(parameters, self.SIGNIFICANCE, context),
             max_conversion=self.parameterAsDouble(parameters, self.MAX_CONVERSION, context),
-            **self.common_values(parameters, context))
+            **self.common_values(parameters, context,
+                                 method.defaults.get("num_classes", EstarfmParams.num_classes)))
         dates = [parse_user_date(self.parameterAsString(parameters, name, context), name)
                  for name in (self.REF_DATE, self.REF2_DATE, self.TARGET_DATE)]
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)

@@ -39,16 +39,22 @@ def test_starfm_algorithm_predicts_like_the_reference(processing, scene, tmp_pat
     assert read_units(out) == "kelvin"
 
 
-@pytest.mark.parametrize("bias_correction", [False, True])
-def test_estarfm_algorithm_predicts_like_the_reference(processing, scene, tmp_path, bias_correction):
+# Without NUM_CLASSES: 4 classes for ESTARFM (its paper), 2 with the bias correction (the
+# threshold of one standard deviation in ubESTARFM's published R code); a given value is kept.
+@pytest.mark.parametrize("bias_correction, given, classes", [(False, None, 4.0), (True, None, 2.0),
+                                                             (True, 4.0, 4.0), (False, 2.0, 2.0)])
+def test_estarfm_algorithm_predicts_like_the_reference(processing, scene, tmp_path, bias_correction, given,
+                                                       classes):
     arrays, paths = scene
     out = str(tmp_path / "estarfm.tif")
     feedback = QgsProcessingFeedback()
-    result = processing.run("lstfusion:estarfm", dict(
-        paths, BIAS_CORRECTION=bias_correction, HALF_WINDOW=6, VALID_MAX=314.5,
-        MIN_COARSE_CHANGE=2.0, TILE_SIZE=20, OUTPUT=out), feedback=feedback)
+    params = dict(paths, BIAS_CORRECTION=bias_correction, HALF_WINDOW=6, VALID_MAX=314.5,
+                  MIN_COARSE_CHANGE=2.0, TILE_SIZE=20, OUTPUT=out)
+    if given is not None:
+        params["NUM_CLASSES"] = given
+    result = processing.run("lstfusion:estarfm", params, feedback=feedback)
     predicted = read_array(out)
-    reference = estarfm_reference(*arrays.values(), half_window=6, valid_max=314.5,
+    reference = estarfm_reference(*arrays.values(), half_window=6, valid_max=314.5, num_classes=classes,
                                   min_coarse_change=2.0, bias_correction=bias_correction)
     np.testing.assert_array_equal(np.isnan(predicted), np.isnan(reference))
     assert np.nanmax(np.abs(predicted - reference)) < 1e-3
