@@ -127,7 +127,7 @@ class TrainModel(LstFusionAlgorithm):
         self.add_advanced(QgsProcessingParameterNumber(
             self.SEED, self.tr("Random seed"), QgsProcessingParameterNumber.Type.Integer, 0, minValue=0))
         self.add_advanced(QgsProcessingParameterBoolean(
-            self.MIXED_PRECISION, self.tr("Mixed precision on CUDA"), True))
+            self.MIXED_PRECISION, self.tr("Mixed precision (float16 on CUDA, bfloat16 on CPUs with native bfloat16)"), True))
         self.add_advanced(QgsProcessingParameterString(
             self.HYPERPARAMETERS, self.tr('Model hyperparameters as JSON, e.g. {"pretrain_batches": 100}'),
             defaultValue="", optional=True))

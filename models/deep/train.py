@@ -31,7 +31,7 @@ import numpy as np
 
 from .architectures import get_spec
 from .coarse_simulation import simulate_coarse, synthetic_target
-from .device import describe_device, resolve_device
+from .device import describe_device, resolve_device, training_precision
 from .predict import guess_units, read_block
 from ...common.deps import require_torch
 from ...common.errors import Cancelled, InputError
@@ -438,11 +438,15 @@ def train_model(pairs_path: str, out_path: str, config: TrainConfig,
     net = net.to(device)
     lr = config.learning_rate or spec.learning_rate
     trainer = spec.make_trainer(net, bands, hyper, lr, device, config.amp)
+    precision = training_precision(device, config.amp)
+    if device.type == "cpu":
+        trainer.cpu_precision = precision
     if config.patch < trainer.min_patch:
         raise InputError(f"The {spec.display_name} loss needs patches of at least {trainer.min_patch} pixels; "
                          f"PATCH_SIZE is {config.patch}.")
     progress.info(f"Training {spec.display_name} on {describe_device(device)}"
-                  f"{' with mixed precision' if trainer.amp else ''}: {info['train_samples']} training "
+                  f"{'' if precision == 'float32' else ' with ' + precision + ' mixed precision'}: "
+                  f"{info['train_samples']} training "
                   f"samples ({info['train_patches']} patches of {config.patch} x {config.patch}, stride "
                   f"{config.stride}), {info['validation_samples']} validation samples "
                   f"({info['validation_patches']} patches) on dates "
@@ -544,7 +548,7 @@ def train_model(pairs_path: str, out_path: str, config: TrainConfig,
                                 "epochs_run": len(history), "best_epoch": best["epoch"],
                                 "batch_size": batch_size, "learning_rate": lr, "patch": config.patch,
                                 "stride": config.stride, "seed": config.seed, "device": str(device),
-                                "mixed_precision": trainer.amp, "simulated_coarse": config.simulate_coarse,
+                                "precision": precision, "simulated_coarse": config.simulate_coarse,
                                 "coarse_factor": config.coarse_factor if config.simulate_coarse else None,
                                 "synthetic_targets": config.synthetic_targets if config.simulate_coarse else 0,
                                 "max_invalid": config.max_invalid, "cancelled": cancelled,

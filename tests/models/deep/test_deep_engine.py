@@ -129,6 +129,26 @@ def test_training_lowers_the_loss_and_reports_per_batch(trained):
     assert any("Autoencoder for the feature loss pretrained" in m for m in messages)
 
 
+def test_mixed_precision_is_bfloat16_only_on_cpus_with_native_bfloat16(trained, tmp_path, monkeypatch):
+    from lst_fusion_plugin.models.deep import device as device_module
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f amx_bf16 amx_tile\n")
+    assert device_module.cpu_has_native_bfloat16(str(cpuinfo))
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512bw\n")
+    assert not device_module.cpu_has_native_bfloat16(str(cpuinfo))
+    assert not device_module.cpu_has_native_bfloat16(str(tmp_path / "missing"))
+    cpu = torch.device("cpu")
+    for native in (True, False):
+        monkeypatch.setattr(device_module, "cpu_has_native_bfloat16", lambda native=native: native)
+        assert device_module.training_precision(cpu, True) == ("bfloat16" if native else "float32")
+        assert device_module.training_precision(cpu, False) == "float32"
+    assert device_module.training_precision(torch.device("cuda"), True) == "float16"
+    monkeypatch.undo()
+    # the model file says which precision it was trained in (TrainConfig.amp is on by default)
+    assert load_model(trained[0]).training["precision"] == device_module.training_precision(cpu, True)
+
+
 def test_training_is_deterministic_with_a_seed(series, trained, tmp_path):
     out, summary, _ = trained
     again = train_model(series, str(tmp_path / "again.pt"), TrainConfig(seed=1, **TINY))
