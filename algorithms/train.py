@@ -57,7 +57,7 @@ class TrainModel(LstFusionAlgorithm):
             "stride 20 (the survey's setting; rounded up when a model needs multiples of its down-sampling "
             "factor, as the log says); patches with too much no-data are skipped, the rest is "
             "masked out of the loss. Adam at the model's published learning rate, early stopping on "
-            "the validation loss; the best epoch is saved, also when you cancel after an epoch. The log "
+            "the validation RMSE (K); the epoch with the lowest one is saved, also when you cancel after an epoch. The log "
             "shows each batch's loss (GANs: generator and critic) and an ETA. "
             "Normalisation statistics come from the training images and are stored in the model file.\n\n"
             "Too few fine dates (e.g. two)? 'Simulate coarse images from the fine ones' builds coarse "

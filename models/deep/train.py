@@ -367,8 +367,11 @@ def train_model(pairs_path: str, out_path: str, config: TrainConfig,
                 progress: Optional[Progress] = None) -> Dict:
     """Train ``config.model`` on the pairs table and write the model file to ``out_path``.
 
-    Early stopping on the validation loss (``patience`` epochs without
-    improvement); the best epoch's weights are saved. A cancel after at least
+    The best epoch is the one of lowest validation RMSE (K, what a user judges
+    a model by; EDCSTFN's published loss mixes feature and MS-SSIM terms whose
+    epoch-to-epoch ups and downs need not follow it), and training stops early
+    after ``patience`` epochs without a lower one; the best epoch's weights are
+    saved. A cancel after at least
     one finished epoch saves the best weights so far and returns normally
     (``summary['cancelled']`` is True). Returns a summary dict (plain values).
 
@@ -511,10 +514,11 @@ def train_model(pairs_path: str, out_path: str, config: TrainConfig,
             if data.val_patches:
                 val_loss, val_rmse = _validate(trainer, data, torch, device, batch_size, std)
                 record.update(validation_loss=val_loss, validation_rmse=val_rmse)
-                improved = val_loss < best["loss"]
+                improved = best["rmse"] is None or val_rmse < best["rmse"]
             else:
                 val_loss, val_rmse, improved = None, None, True
             trainer.end_epoch(val_loss if val_loss is not None else record["train_loss"])
+            record["seconds"] = round(seconds_before + time.time() - start, 1)
             history.append(record)
             if improved:
                 best.update(loss=val_loss if val_loss is not None else math.inf, epoch=epoch,

@@ -129,6 +129,14 @@ def test_training_lowers_the_loss_and_reports_per_batch(trained):
     assert any("Autoencoder for the feature loss pretrained" in m for m in messages)
 
 
+def test_the_kept_epoch_is_the_one_of_lowest_validation_rmse(trained):
+    out, summary, _ = trained
+    rmse = [h["validation_rmse"] for h in summary["history"]]
+    assert summary["best_epoch"] == int(np.argmin(rmse)) + 1
+    assert load_model(out).validation["rmse"] == pytest.approx(min(rmse))
+    assert [h["seconds"] for h in summary["history"]] == sorted(h["seconds"] for h in summary["history"])
+
+
 def test_mixed_precision_is_bfloat16_only_on_cpus_with_native_bfloat16(trained, tmp_path, monkeypatch):
     from lst_fusion_plugin.models.deep import device as device_module
 
