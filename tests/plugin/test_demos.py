@@ -69,11 +69,6 @@ def check_against_the_rasters(out, summary, per_date):
         assert float(row["RMSE_mean"]) == pytest.approx(np.mean(values), rel=1e-6)
 
 
-UNTRAINED_SHIPPED = {"mlffgan"}
-"""Shipped models whose weights saw only a handful of training batches (resources/models/<name>_default.md):
-the demos must run and report them, but no accuracy is claimed for them."""
-
-
 def shipped_models():
     return {name.replace("_default.pt", "") for name in os.listdir(os.path.join(REPO, "resources", "models"))
             if name.endswith(".pt")}
@@ -97,9 +92,6 @@ def test_demo_real_into_a_relative_folder(tmp_path):
     assert float(summary["naive"]["RMSE_mean"]) == pytest.approx(np.mean(naive), rel=1e-4)
     assert np.mean(naive) == pytest.approx(4.98, abs=0.005)  # ../shared/data/README.md
     for method, row in summary.items():  # copying the fine reference (8.85 K) is far worse
-        if method in UNTRAINED_SHIPPED:
-            assert np.isfinite(float(row["RMSE_mean"])), method
-            continue
         assert float(row["RMSE_mean"]) < 0.7 * np.mean(copy), method
     assert (out / "ubestarfm_2016-02-18.tif").exists() and (out / "comparison_report.html").exists()
 
@@ -117,6 +109,6 @@ def test_demo_into_a_relative_folder(tmp_path):
     targets = sorted({row["date"] for row in per_date})
     truth = {d: next(r["reference"] for r in per_date if r["date"] == d) for d in targets}
     coarse = np.mean([rmse(read(str(out / f"coarse_{d}.tif")), read(truth[d])) for d in targets])
-    for method in {"naive", "starfm", "estarfm"} | (shipped_models() - UNTRAINED_SHIPPED):
+    for method in {"naive", "starfm", "estarfm"} | shipped_models():
         assert float(summary[method]["RMSE_mean"]) < 0.6 * coarse, method
     assert (out / "comparison_report.html").exists() and (out / "evaluation_ubestarfm.html").exists()
