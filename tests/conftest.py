@@ -62,3 +62,9 @@ def processing(plugin):
     import processing as qgis_processing_module
 
     return qgis_processing_module
+
+
+def untimed(history: list) -> list:
+    """A training history without each epoch's wall-clock ``seconds``, its only part that a seeded
+    run does not reproduce."""
+    return [{k: v for k, v in record.items() if k != "seconds"} for record in history]
