@@ -49,7 +49,7 @@ def make_trainer(name: str, precision: str):
     torch.manual_seed(0)
     net = spec.build(1)
     trainer = spec.make_trainer(net, 1, {}, spec.learning_rate, torch.device("cpu"), False)
-    trainer.cpu_precision = precision
+    trainer.precision = precision
     return trainer, spec
 
 
@@ -77,7 +77,7 @@ def accuracy(name: str, precision: str, patch: int, batch_size: int, steps: int 
     batch = learnable_batch(batch_size, patch, seed=1, two_pair=spec.two_pair_training)
     for _ in range(steps):
         trainer.train_step(batch)
-    trainer.cpu_precision = "float32"
+    trainer.precision = "float32"
     return trainer.evaluate(batch)[1]
 
 

@@ -70,6 +70,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .box_filter import box_mean
+from .device import training_precision
 from .losses import fill_invalid, masked_mse, ms_ssim
 from .trainer import autocast, load_scaler_state
 
@@ -284,11 +285,10 @@ class GanTrainer:
         self.model = model
         self.critic = PatchDiscriminator(bands).to(device)
         self.device = device
-        self.amp = bool(amp and device.type == "cuda")
+        self.precision = training_precision(device, amp)
         self.optimizer = torch.optim.Adam(model.parameters(), lr=lr)
         self.critic_optimizer = torch.optim.Adam(self.critic.parameters(), lr=lr)
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
-        self.cpu_precision = "float32"
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.precision == "float16")
         self.last_losses = {}
 
     min_patch = 2 * SIZE_MULTIPLE
@@ -315,7 +315,7 @@ class GanTrainer:
         load_scaler_state(self.scaler, state["scaler"])
 
     def _predict(self, batch):
-        with autocast(self.device, self.amp, self.cpu_precision):
+        with autocast(self.device, self.precision):
             return self.model(batch["fine_ref"], batch["coarse_ref"], batch["coarse_target"]).float()
 
     def train_step(self, batch) -> float:
@@ -327,14 +327,14 @@ class GanTrainer:
         truth = fill_invalid(prediction, batch["target"], batch["mask"])
 
         self.critic_optimizer.zero_grad(set_to_none=True)
-        with autocast(self.device, self.amp, self.cpu_precision):
+        with autocast(self.device, self.precision):
             d_loss = discriminator_loss(self.critic, prediction, truth, coarse_target).float()
         self.scaler.scale(d_loss).backward()
         self.scaler.step(self.critic_optimizer)
 
         self.optimizer.zero_grad(set_to_none=True)
         self.critic.requires_grad_(False)
-        with autocast(self.device, self.amp, self.cpu_precision):
+        with autocast(self.device, self.precision):
             adversarial = ((self.critic(prediction, coarse_target) - 1) ** 2).mean().float()
         self.critic.requires_grad_(True)
         content = content_loss(prediction, batch["target"], batch["mask"])

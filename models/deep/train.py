@@ -31,7 +31,7 @@ import numpy as np
 
 from .architectures import get_spec
 from .coarse_simulation import simulate_coarse, synthetic_target
-from .device import describe_device, resolve_device, training_precision
+from .device import describe_device, resolve_device
 from .predict import guess_units, read_block
 from ...common.deps import require_torch
 from ...common.errors import Cancelled, InputError
@@ -441,9 +441,7 @@ def train_model(pairs_path: str, out_path: str, config: TrainConfig,
     net = net.to(device)
     lr = config.learning_rate or spec.learning_rate
     trainer = spec.make_trainer(net, bands, hyper, lr, device, config.amp)
-    precision = training_precision(device, config.amp)
-    if device.type == "cpu":
-        trainer.cpu_precision = precision
+    precision = trainer.precision
     if config.patch < trainer.min_patch:
         raise InputError(f"The {spec.display_name} loss needs patches of at least {trainer.min_patch} pixels; "
                          f"PATCH_SIZE is {config.patch}.")

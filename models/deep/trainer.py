@@ -21,15 +21,16 @@ from typing import Callable, Dict, Iterator, Optional, Tuple
 
 import torch
 
+from .device import training_precision
 from .losses import masked_mse
 
 
-def autocast(device: torch.device, amp: bool, cpu_precision: str = "float32"):
-    """Mixed precision: float16 autocast on CUDA when ``amp``; bfloat16 autocast on the CPU when
-    ``cpu_precision`` is 'bfloat16'; a no-op otherwise."""
-    if device.type == "cuda":
-        return torch.autocast(device_type="cuda", dtype=torch.float16, enabled=bool(amp))
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=cpu_precision == "bfloat16")
+def autocast(device: torch.device, precision: str):
+    """Autocast for a training precision of :func:`.device.training_precision`: 'float16' (CUDA),
+    'bfloat16' (CPU); a no-op for anything else ('float32')."""
+    if precision == "float16":
+        return torch.autocast(device_type="cuda", dtype=torch.float16)
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=precision == "bfloat16")
 
 
 def load_scaler_state(scaler: "torch.amp.GradScaler", state: Dict) -> None:
@@ -56,10 +57,9 @@ class SupervisedTrainer:
         self.model = model
         self.loss = loss.to(device)
         self.device = device
-        self.amp = bool(amp and device.type == "cuda")
+        self.precision = training_precision(device, amp)
         self.optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
-        self.cpu_precision = "float32"
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.precision == "float16")
         self.scheduler = (torch.optim.lr_scheduler.ReduceLROnPlateau(self.optimizer, factor=0.1,
                                                                      patience=plateau_patience)
                           if plateau_patience > 0 else None)
@@ -100,7 +100,7 @@ class SupervisedTrainer:
     def _forward(self, batch) -> Tuple[torch.Tensor, torch.Tensor]:
         """(prediction, loss); a two-pair batch averages the two pairs' losses when training."""
         two = "fine_ref2" in batch
-        with autocast(self.device, self.amp, self.cpu_precision):
+        with autocast(self.device, self.precision):
             if two and self.model.training:
                 preds = self.model.forward_pairs(batch["fine_ref"], batch["coarse_ref"], batch["fine_ref2"],
                                                  batch["coarse_ref2"], batch["coarse_target"])
