@@ -39,48 +39,37 @@ def cancel_after_first_tile(monkeypatch):
     return feedback, writes
 
 
-def run_and_expect_cancel(processing, algorithm, parameters, feedback, writes, out):
+RUNS = [("lstfusion:starfm", {"HALF_WINDOW": 3}),
+        ("lstfusion:fuse", {"DEVICE": 0})]  # fuse without MODEL_FILE runs the shipped model
+"""(algorithm, its own parameters) of the runs, each on 36 tiles of 16 x 16 pixels."""
+
+
+def run_parameters(scene, out: str, options: dict) -> dict:
+    fine, coarse, target = scene
+    return {"FINE_REF": fine, "COARSE_REF": coarse, "COARSE_TARGET": target, "TILE_SIZE": 16, "OUTPUT": out,
+            **options}
+
+
+@pytest.mark.parametrize("algorithm, options", RUNS)
+def test_cancelled_after_the_first_tile_leaves_nothing(processing, scene, cancel_after_first_tile, tmp_path,
+                                                       algorithm, options):
+    feedback, writes = cancel_after_first_tile
+    out = str(tmp_path / "out" / "prediction.tif")
+    os.makedirs(os.path.dirname(out))
     with pytest.raises(QgsProcessingException, match="Cancelled by the user; no output was written"):
-        processing.run(algorithm, parameters, feedback=feedback)
+        processing.run(algorithm, run_parameters(scene, out, options), feedback=feedback)
     assert writes == [(0, 0)]  # stopped right after the first tile, long before the last
     assert os.listdir(os.path.dirname(out)) == []  # no output, no temporary file
 
 
-def test_starfm_cancelled_after_the_first_tile_leaves_nothing(processing, scene, cancel_after_first_tile,
-                                                               tmp_path):
-    feedback, writes = cancel_after_first_tile
-    out = str(tmp_path / "out" / "starfm.tif")
-    os.makedirs(os.path.dirname(out))
-    fine, coarse, target = scene
-    run_and_expect_cancel(processing, "lstfusion:starfm", {
-        "FINE_REF": fine, "COARSE_REF": coarse, "COARSE_TARGET": target, "HALF_WINDOW": 3,
-        "TILE_SIZE": 16, "OUTPUT": out}, feedback, writes, out)
-
-
-def test_deep_fuse_cancelled_after_the_first_tile_leaves_nothing(processing, scene, cancel_after_first_tile,
-                                                                 tmp_path):
-    import torch  # noqa: F401 (pinned: a missing one is an error, not a skip)
-    feedback, writes = cancel_after_first_tile
-    out = str(tmp_path / "out" / "fused.tif")
-    os.makedirs(os.path.dirname(out))
-    fine, coarse, target = scene
-    run_and_expect_cancel(processing, "lstfusion:fuse", {  # the shipped model
-        "FINE_REF": fine, "COARSE_REF": coarse, "COARSE_TARGET": target, "DEVICE": 0,
-        "TILE_SIZE": 16, "OUTPUT": out}, feedback, writes, out)
-
-
-def test_without_cancel_the_same_runs_write_every_tile(processing, scene, monkeypatch, tmp_path):
+@pytest.mark.parametrize("algorithm, options", RUNS)
+def test_without_cancel_the_same_runs_write_every_tile(processing, scene, monkeypatch, tmp_path, algorithm,
+                                                      options):
     """The counterpart: the runs above do have many tiles to write."""
-    import torch  # noqa: F401 (pinned: a missing one is an error, not a skip)
     writes = []
     original = raster_io.RasterWriter.write
     monkeypatch.setattr(raster_io.RasterWriter, "write",
                         lambda self, array, row=0, col=0: writes.append((row, col)) or original(self, array, row, col))
-    fine, coarse, target = scene
-    processing.run("lstfusion:starfm", {"FINE_REF": fine, "COARSE_REF": coarse, "COARSE_TARGET": target,
-                                        "HALF_WINDOW": 3, "TILE_SIZE": 16, "OUTPUT": str(tmp_path / "s.tif")})
-    assert len(writes) == 36 and os.path.exists(tmp_path / "s.tif")
-    writes.clear()
-    processing.run("lstfusion:fuse", {"FINE_REF": fine, "COARSE_REF": coarse, "COARSE_TARGET": target,
-                                      "DEVICE": 0, "TILE_SIZE": 16, "OUTPUT": str(tmp_path / "f.tif")})
-    assert len(writes) == 36 and os.path.exists(tmp_path / "f.tif")
+    out = str(tmp_path / "prediction.tif")
+    processing.run(algorithm, run_parameters(scene, out, options))
+    assert len(writes) == 36 and os.path.exists(out)
